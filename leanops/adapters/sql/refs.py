@@ -1,0 +1,30 @@
+"""Artifact references in SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, insert, select
+
+from leanops.adapters.sql.tables import artifact_refs
+from leanops.artifacts import ArtifactRef
+
+
+class SqlRefRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, ref: ArtifactRef) -> None:
+        self.conn.execute(insert(artifact_refs).values(**ref.model_dump()))
+
+    def for_owner(self, owner_kind: str, owner_id: str) -> list[ArtifactRef]:
+        q = select(artifact_refs).where(artifact_refs.c.owner_kind == owner_kind, artifact_refs.c.owner_id == owner_id)
+        return [_ref(r) for r in self.conn.execute(q.order_by(artifact_refs.c.name)).mappings()]
+
+    def all(self) -> list[ArtifactRef]:
+        return [_ref(r) for r in self.conn.execute(select(artifact_refs).order_by(artifact_refs.c.id)).mappings()]
+
+    def digests(self) -> set[str]:
+        return set(self.conn.execute(select(artifact_refs.c.digest).distinct()).scalars())
+
+
+def _ref(row: object) -> ArtifactRef:
+    return ArtifactRef(**{k: v for k, v in dict(row).items() if k != "id"})  # type: ignore[call-overload]

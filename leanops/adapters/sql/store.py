@@ -1,0 +1,166 @@
+"""The MetadataStore on SQLAlchemy 2: SQLite (WAL) by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from leanops.errors import ConfigError, StoreUnavailable
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class SqlUnit:
+    """One transaction; each noun's repository is a view over its connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def flush(self) -> None:
+        """Nothing is buffered in a Core connection; present for the Unit protocol."""
+
+    @cached_property
+    def identity(self) -> Any:
+        from leanops.adapters.sql.identity import SqlIdentityRepo
+
+        return SqlIdentityRepo(self.conn)
+
+    @cached_property
+    def audit(self) -> Any:
+        from leanops.adapters.sql.audit import SqlAuditRepo
+
+        return SqlAuditRepo(self.conn)
+
+    @cached_property
+    def exceptions(self) -> Any:
+        from leanops.adapters.sql.exceptions import SqlExceptionRepo
+
+        return SqlExceptionRepo(self.conn)
+
+    @cached_property
+    def refs(self) -> Any:
+        from leanops.adapters.sql.refs import SqlRefRepo
+
+        return SqlRefRepo(self.conn)
+
+
+class SqlStore:
+    """Metadata in a SQL database; schema changes only through Alembic migrations."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = _engine(url, echo=echo)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlUnit]:
+        """Everything done on the yielded unit commits together, or not at all."""
+        try:
+            with self.engine.begin() as conn:
+                yield SqlUnit(conn)
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"The metadata store at {self.safe_url} failed: {exc.orig}.",
+                hint="Check that the database is running and reachable; then retry.",
+            ) from exc
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def _alembic(self, conn: Connection) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        return cfg
+
+    def heads(self) -> set[str]:
+        return set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            heads = MigrationContext.configure(conn).get_current_heads()
+        return ",".join(sorted(heads)) or None
+
+    def needs_upgrade(self) -> bool:
+        with self.engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+        return current != self.heads()
+
+    def upgrade(self) -> str:
+        """Bring the schema to the newest revision; safe to call any number of times."""
+        try:
+            with self.engine.begin() as conn:
+                command.upgrade(self._alembic(conn), "heads")
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"Cannot migrate the metadata store at {self.safe_url}: {exc.orig}.",
+                hint="Check that the database is running and that the user may create tables.",
+            ) from exc
+        return self.revision() or ""
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _engine(url: str, *, echo: bool) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"store.url {url!r} is not a database URL.",
+            hint="Use sqlite:///path/to/leanops.db or postgresql+psycopg://user@host:5432/db.",
+        ) from None
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            kwargs |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        else:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs |= {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    else:
+        kwargs |= {"pool_pre_ping": True}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ConfigError(
+            f"store.url uses the driver {parsed.drivername!r}, which is not installed ({exc}).",
+            hint="For PostgreSQL: pip install 'leanops[postgres]' and use postgresql+psycopg://…",
+        ) from None
+    if engine.dialect.name == "sqlite":
+        _sqlite_pragmas(engine)
+    return engine
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    """WAL for concurrent readers; IMMEDIATE transactions so writers queue instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,160 @@
+"""The metadata schema as SQLAlchemy Core tables.
+
+Core rather than the ORM: the hot paths (metric batches, audit appends, run search) are bulk
+statements, and records cross into the domain as Pydantic models anyway. Changes to these
+tables land only together with an Alembic migration in `migrations/versions/`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored and returned in UTC on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the metadata store; use an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = UTCDateTime()
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("owner", String(128)),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+principals = Table(
+    "principals",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("kind", String(16), nullable=False),  # user | service
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+role_grants = Table(
+    "role_grants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("principal", String(128), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("zone", String(16), nullable=True),  # NULL: every zone
+    Column("granted_at", Timestamp, nullable=False),
+    Column("granted_by", String(128), nullable=False),
+    UniqueConstraint("principal", "role", "zone"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("principal", String(128), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("description", String(256), nullable=False, default=""),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+    Column("last_used_at", Timestamp, nullable=True),
+)
+
+policy_exceptions = Table(
+    "policy_exceptions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("principal", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("resource", String(256), nullable=False),  # exact resource id or '*'
+    Column("zone", String(16), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("granted_by", String(128), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", Timestamp, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("resource", String(256), nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("decision", String(8), nullable=False),  # allow | deny
+    Column("policy_ids", JSON, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_actor_at", "actor", "at"),
+    Index("ix_audit_log_resource", "resource"),
+)
+
+# One row: the chain's head. Appenders lock it, so the chain stays linear under concurrency.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# Every reference from a metadata record to a blob, so fsck and gc need no per-noun knowledge.
+artifact_refs = Table(
+    "artifact_refs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, index=True),
+    Column("owner_kind", String(32), nullable=False),
+    Column("owner_id", String(128), nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("expires_at", Timestamp, nullable=True),
+    UniqueConstraint("owner_kind", "owner_id", "name"),
+)

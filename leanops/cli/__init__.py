@@ -1,0 +1,64 @@
+"""The `leanops` command: a thin Typer adapter over the Workspace.
+
+Commands parse, call the library and format. Errors from the core are printed once, without
+a traceback (unless --debug), and become the exit code their type defines.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from leanops.cli import audit, policy, project, users
+from leanops.cli.common import console, state
+from leanops.errors import LeanopsError
+
+app = typer.Typer(
+    name="leanops",
+    help="Lean MLOps for small teams: datasets, jobs, runs, models, zones, policy, audit and cost.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    zone: str | None = typer.Option(None, "--zone", "-z", envvar="LEANOPS_ZONE", help="Zone to act in (sandbox, staging, production)."),
+    token: str | None = typer.Option(None, "--token", envvar="LEANOPS_TOKEN", help="Act with an API token instead of the configured user.", show_default=False),
+) -> None:
+    state.debug, state.zone, state.token = debug, zone, token
+
+
+project.register(app)
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
+app.add_typer(policy.app, name="policy")
+app.add_typer(audit.app, name="audit")
+
+
+def main() -> None:
+    """Entry point: run the app and translate leanops errors into messages and exit codes."""
+    try:
+        app(standalone_mode=False)
+    except LeanopsError as exc:
+        if state.debug:
+            console.print_exception()
+        console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            console.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console.print("aborted")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - a click usage error or a bug; keep usage errors short
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,52 @@
+"""What every command shares: the console, global options and opening the workspace."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from leanops.workspace import Workspace
+
+console = Console(stderr=False, soft_wrap=True)
+
+
+@dataclass
+class State:
+    debug: bool = False
+    zone: str | None = None
+    token: str | None = None
+
+
+state = State()
+
+
+def workspace() -> Workspace:
+    """The project found from the working directory, as the configured user or the token."""
+    from leanops.zones import Zone
+
+    zone = None
+    if state.zone:
+        try:
+            zone = Zone(state.zone)
+        except ValueError:
+            from leanops.errors import ValidationError
+
+            raise ValidationError(f"Unknown zone {state.zone!r}.", hint="Use sandbox, staging or production.") from None
+    return Workspace.from_config(zone=zone, token=state.token)
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    out = Table(title=title, title_justify="left")
+    for col in columns:
+        out.add_column(col)
+    for row in rows:
+        out.add_row(*("" if v is None else str(v) for v in row))
+    return out
+
+
+def print_json(value: Any) -> None:
+    console.print_json(json.dumps(value, default=str))

@@ -1,0 +1,220 @@
+"""Settings: `leanops.yaml` at the project root, overridden by `LEANOPS_*` variables.
+
+Loading is strict (unknown keys are errors) because a typo in a guardrail setting must not
+silently fall back to a default. Every error names the file (or variable), the key and why.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from leanops.errors import ConfigError
+from leanops.zones import Zone, ZoneRules, default_zone_rules
+
+CONFIG_FILE = "leanops.yaml"
+ENV_PREFIX = "LEANOPS_"
+STATE_DIR = ".leanops"
+
+
+class StoreSettings(BaseModel, extra="forbid"):
+    url: str = Field(
+        f"sqlite:///{STATE_DIR}/leanops.db",
+        description="Metadata store: sqlite:///path (relative to the project) or postgresql+psycopg://…",
+    )
+
+
+class ArtifactSettings(BaseModel, extra="forbid"):
+    url: str = Field(f"{STATE_DIR}/artifacts", description="Artifact store: a folder, file://… or s3://bucket/prefix")
+    endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. http://127.0.0.1:9000")
+
+
+class DataSettings(BaseModel, extra="forbid"):
+    allowed_sources: list[str] = Field(
+        default_factory=lambda: ["file://*"],
+        description="Glob patterns of source URIs datasets may come from; others are refused.",
+    )
+
+
+class PolicySettings(BaseModel, extra="forbid"):
+    paths: list[str] = Field(default_factory=lambda: ["policies"], description="Folders or files of project Cedar policies")
+    escalation: str = Field("Ask an admin for a time-boxed exception: leanops policy exception grant", description="Who to ask when a policy says no")
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one leanops project."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
+
+    project: str = Field("default", description="Project name; tags every resource and ledger entry")
+    owner: str | None = Field(None, description="Who owns the project (budget owner by default)")
+    user: str | None = Field(None, description="Who the local CLI and SDK act as (LEANOPS_USER)")
+    zone: Zone = Field(Zone.SANDBOX, description="The zone actions happen in unless one is named")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
+    zones: dict[Zone, ZoneRules] = Field(default_factory=default_zone_rules)
+    data: DataSettings = Field(default_factory=DataSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+
+    root: Path = Field(Path("."), exclude=True, description="The folder holding leanops.yaml")
+    config_file: Path | None = Field(None, exclude=True)
+
+    @field_validator("project")
+    @classmethod
+    def _project_name(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c in "-_." for c in value):
+            raise ValueError("use letters, digits, '-', '_' or '.' only")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file, which arrives as init kwargs.
+        return (env_settings, init_settings)
+
+    @property
+    def acting_user(self) -> str:
+        """The configured user, else the OS login, so every write has an actor."""
+        return self.user or self.owner or os.environ.get("USER") or "unknown"
+
+    def resolve_path(self, value: str) -> str:
+        """Relative paths in URLs are relative to the project root, not the working directory."""
+        if value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
+            rel = value.removeprefix("sqlite:///")
+            return value if rel in ("", ":memory:") else f"sqlite:///{(self.root / rel).resolve()}"
+        if "://" not in value and not Path(value).is_absolute():
+            return str((self.root / value).resolve())
+        return value
+
+    @property
+    def store_url(self) -> str:
+        return self.resolve_path(self.store.url)
+
+    @property
+    def artifacts_url(self) -> str:
+        return self.resolve_path(self.artifacts.url)
+
+
+def find_config(start: Path | None = None) -> Path:
+    """The nearest leanops.yaml at or above `start` (default: the working directory)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"No {CONFIG_FILE} found in {here} or any folder above it.",
+        hint="Run `leanops init` in your project folder, or cd into one.",
+    )
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load and validate a project's settings (raises `ConfigError` naming file, key and reason)."""
+    config_file = path if path and path.is_file() else find_config(path)
+    raw = read_yaml(config_file)
+    try:
+        settings = Settings(**raw)
+    except pydantic.ValidationError as exc:
+        raise _config_error(exc, config_file, os.environ) from None
+    settings.root = config_file.parent.resolve()
+    settings.config_file = config_file.resolve()
+    return settings
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from `path`, or a `ConfigError` with the line of the syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.", hint="Check the path and its permissions.") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {reason}.", hint="Fix the syntax at that line.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, not {type(data).__name__}.")
+    return data
+
+
+def yaml_line(path: Path, keys: tuple[str | int, ...]) -> int | None:
+    """The 1-based line where the key path `keys` sits in a YAML file, if it does."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                return line
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def env_var_for(keys: tuple[str | int, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(k).upper() for k in keys)
+
+
+def _config_error(exc: pydantic.ValidationError, path: Path, environ: Mapping[str, str]) -> ConfigError:
+    problems = []
+    for err in exc.errors():
+        keys = tuple(err["loc"])
+        dotted = ".".join(str(k) for k in keys)
+        reason = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key (check its spelling against `leanops config show`)"
+        var = next((env_var_for(keys[:i]) for i in range(len(keys), 0, -1) if env_var_for(keys[:i]) in environ), None)
+        if var:
+            problems.append(f"{var} (key '{dotted}'): {reason}")
+        else:
+            line = yaml_line(path, keys)
+            where = f"{path}:{line}" if line else str(path)
+            problems.append(f"{where}: key '{dotted}': {reason}")
+    return ConfigError(
+        "Invalid configuration:\n  " + "\n  ".join(problems),
+        hint="Fix the value named above; `leanops config show` prints the effective settings.",
+        problems=problems,
+    )
+
+
+def provenance(settings: Settings, environ: Mapping[str, str] | None = None) -> list[tuple[str, Any, str]]:
+    """Each effective setting as (key, value, where it came from): env, file:line or default."""
+    environ = os.environ if environ is None else environ
+    rows: list[tuple[str, Any, str]] = []
+
+    def walk(value: Any, keys: tuple[str, ...]) -> None:
+        if isinstance(value, dict) and value:
+            for key, sub in value.items():
+                walk(sub, (*keys, str(key)))
+            return
+        var = next((env_var_for(keys[:i]) for i in range(len(keys), 0, -1) if env_var_for(keys[:i]) in environ), None)
+        line = yaml_line(settings.config_file, keys) if settings.config_file else None
+        source = f"env {var}" if var else f"{CONFIG_FILE}:{line}" if line else "default"
+        rows.append((".".join(keys), value, source))
+
+    walk(settings.model_dump(mode="json"), ())
+    return rows

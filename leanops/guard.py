@@ -1,0 +1,124 @@
+"""The one wiring every read and write passes through.
+
+    authenticate → policy decision (+ time-boxed exceptions) → action → audit record
+
+`Guard.act` opens the transaction the action runs in and appends the audit record to that
+same transaction, so a change and its record commit together or not at all. A refused
+action is recorded too (in a transaction of its own) and raises `PolicyDenied`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from leanops.audit import AuditEntry, redact
+from leanops.errors import PolicyDenied
+from leanops.identity import Actor
+from leanops.policy import ACTIONS, PolicyDecision, PolicyEngine, PolicyException, PolicyRequest, Resource
+from leanops.ports import Clock, MetadataStore
+from leanops.zones import Zone
+
+
+class Guard:
+    """Decides, runs and records actions for one authenticated actor."""
+
+    def __init__(
+        self,
+        store: MetadataStore,
+        engine: PolicyEngine,
+        clock: Clock,
+        actor: Actor,
+        *,
+        zone: Zone = Zone.SANDBOX,
+        escalation: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.clock = clock
+        self.actor = actor
+        self.zone = zone
+        self.escalation = escalation
+        self.request_id = request_id or uuid.uuid4().hex
+
+    def decide(
+        self, action: str, resource: Resource, zone: Zone, context: dict[str, Any] | None = None, unit: Any = None
+    ) -> PolicyDecision:
+        """The policy's answer, with an active exception turning a refusal into an allow."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}: add it to leanops.policy.ACTION_GROUPS")
+        request = PolicyRequest(
+            principal=self.actor.name, roles=self.actor.roles_in(zone), action=action,
+            resource=resource, zone=zone, context=context or {},
+        )
+        decision = self.engine.decide(request)
+        if decision.allowed:
+            return decision
+        waiver = self._exception_for(request, unit)
+        if waiver:
+            return PolicyDecision(allowed=True, policy_ids=[*decision.policy_ids, f"exception:{waiver.id}"])
+        return decision
+
+    def _exception_for(self, request: PolicyRequest, unit: Any) -> PolicyException | None:
+        now = self.clock.now()
+
+        def find(u: Any) -> PolicyException | None:
+            return next((e for e in u.exceptions.active_for(request.principal, now) if e.covers(request, now)), None)
+
+        if unit is not None:
+            return find(unit)
+        with self.store.transaction() as u:
+            return find(u)
+
+    @contextmanager
+    def act(
+        self,
+        action: str,
+        resource: Resource,
+        *,
+        zone: Zone | None = None,
+        context: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Iterator[Any]:
+        """Run the body of an action inside its transaction, if policy allows; audit either way.
+
+        The body may add to `details` (e.g. the id it created) before the record is written.
+        """
+        zone = Zone(zone or self.zone)
+        details = details if details is not None else {}
+        with self.store.transaction() as unit:
+            decision = self.decide(action, resource, zone, context, unit)
+            if decision.allowed:
+                yield unit
+                unit.audit.append(self._entry(action, resource, zone, decision, details))
+                return
+        self._record_denial(action, resource, zone, decision, details)
+        roles = ", ".join(self.actor.roles_in(zone)) or "no role"
+        by = ", ".join(decision.policy_ids) or "no policy permits it (deny by default)"
+        raise PolicyDenied(
+            f"{self.actor.name} ({roles} in {zone}) may not {action} {resource.ref}: denied by {by}.",
+            hint=self.escalation or None,
+            action=action, resource=resource.ref, zone=str(zone), policy_ids=decision.policy_ids,
+        )
+
+    def check(self, action: str, resource: Resource, *, zone: Zone | None = None,
+              context: dict[str, Any] | None = None, details: dict[str, Any] | None = None) -> None:
+        """Decide and audit an action that changes nothing in the store (a read, a gate)."""
+        with self.act(action, resource, zone=zone, context=context, details=details):
+            pass
+
+    def _record_denial(self, action: str, resource: Resource, zone: Zone,
+                       decision: PolicyDecision, details: dict[str, Any]) -> None:
+        with self.store.transaction() as unit:
+            unit.audit.append(self._entry(action, resource, zone, decision, details))
+
+    def _entry(self, action: str, resource: Resource, zone: Zone,
+               decision: PolicyDecision, details: dict[str, Any]) -> AuditEntry:
+        return AuditEntry(
+            at=self.clock.now(), actor=self.actor.name, action=action, resource=resource.ref, zone=str(zone),
+            decision="allow" if decision.allowed else "deny", policy_ids=decision.policy_ids,
+            request_id=self.request_id, details=redact(details),
+        )

@@ -1,0 +1,133 @@
+"""Policy as code: the vocabulary every decision is made in.
+
+The catalogue of actions, the roles and the shape of a request and a decision live here,
+engine-free; `adapters/cedar.py` evaluates them against the shipped Cedar bundle plus the
+project's own `policies/*.cedar`. Time-boxed exceptions are a domain rule, applied on top.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from leanops.zones import Zone
+
+
+class Role(StrEnum):
+    """Roles nest: each one holds every permission of the ones below it."""
+
+    VIEWER = "viewer"
+    DEVELOPER = "developer"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+ROLE_PARENTS: dict[Role, Role | None] = {
+    Role.VIEWER: None,
+    Role.DEVELOPER: Role.VIEWER,
+    Role.APPROVER: Role.DEVELOPER,
+    Role.ADMIN: Role.APPROVER,
+}
+
+# Action groups: Cedar policies speak of `action in Action::"read"` and the like.
+ACTION_GROUPS: dict[str, list[str]] = {
+    "read": [
+        "project.read", "audit.read", "policy.read", "user.read",
+        "dataset.read", "run.read", "job.read", "model.read", "deployment.read", "cost.read", "budget.read",
+    ],
+    "write": [
+        "dataset.register", "run.create", "run.log", "job.run", "job.cancel",
+        "model.register", "model.evaluate",
+    ],
+    # Not "write": a developer's sandbox rights must never mint credentials for someone else.
+    "credentials": ["token.create", "token.revoke"],
+    "release": ["model.approve", "model.promote", "model.rollback", "deploy"],
+    "admin": [
+        "project.init", "user.manage", "policy.exception", "budget.set", "gc.run", "audit.export",
+    ],
+}
+ACTIONS: dict[str, str] = {action: group for group, names in ACTION_GROUPS.items() for action in names}
+
+# Entity types a resource may be, as named in the Cedar schema.
+RESOURCE_TYPES = (
+    "Project", "User", "Dataset", "Run", "Model", "ModelVersion", "Job", "Budget", "Deployment", "Token", "Policy",
+)
+
+
+class Resource(BaseModel):
+    """What an action is done to: its Cedar type, id and the attributes policies may test."""
+
+    type: str
+    id: str
+    owner: str = ""
+    attrs: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.type}:{self.id}"
+
+
+class PolicyRequest(BaseModel):
+    principal: str
+    roles: list[Role]
+    action: str
+    resource: Resource
+    zone: Zone
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class PolicyDecision(BaseModel):
+    allowed: bool
+    policy_ids: list[str] = Field(default_factory=list, description="The policies that decided")
+    errors: list[str] = Field(default_factory=list)
+
+
+class PolicyEngine(Protocol):
+    """Decides one request against the active policy set; must be cheap (tens of µs)."""
+
+    def decide(self, request: PolicyRequest) -> PolicyDecision: ...
+
+
+def default_context(zone: Zone, context: dict[str, Any]) -> dict[str, Any]:
+    """Every context key the schema declares, so policies never need `has` guards."""
+    base: dict[str, Any] = {
+        "zone": str(zone),
+        "data_class": "none",
+        "source_allowed": True,
+        "approved": False,
+        "metadata_complete": True,
+        "tagged": True,
+        "exception": False,
+    }
+    return base | context
+
+
+class PolicyException(BaseModel):
+    """A time-boxed, audited waiver: lets one principal do what a policy would refuse."""
+
+    id: str
+    principal: str
+    action: str
+    resource: str = Field("*", description="A resource ref (Type:id) or a glob over refs")
+    zone: Zone | None = None
+    reason: str
+    granted_by: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+    def covers(self, request: PolicyRequest, now: datetime) -> bool:
+        return (
+            self.active(now)
+            and self.principal == request.principal
+            and self.action == request.action
+            and (self.zone is None or self.zone == request.zone)
+            and fnmatchcase(request.resource.ref, self.resource)
+        )

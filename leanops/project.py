@@ -1,0 +1,85 @@
+"""Creating a project: the commented leanops.yaml a newcomer starts from."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from leanops.config import CONFIG_FILE, STATE_DIR
+from leanops.errors import Conflict, ValidationError
+
+TEMPLATE = """\
+# leanops project configuration. Every key can be overridden by an environment variable:
+# LEANOPS_<KEY>, nested keys joined by "__" (LEANOPS_STORE__URL, LEANOPS_ZONE, LEANOPS_USER).
+# `leanops config show` prints the effective value of each key and where it came from.
+
+project: {project}          # names and tags every resource and ledger entry
+owner: {owner}              # who answers for this project (and its budget by default)
+user: {owner}               # who the local CLI and SDK act as; servers use tokens instead
+zone: sandbox               # the zone actions happen in unless one is named
+
+store:
+  # Metadata: SQLite in WAL mode by default (relative to this file), or PostgreSQL:
+  # postgresql+psycopg://user@host:5432/leanops
+  url: sqlite:///{state}/leanops.db
+
+artifacts:
+  # Content-addressed blobs: a folder (relative to this file) or s3://bucket/prefix
+  url: {state}/artifacts
+  # endpoint_url: http://127.0.0.1:9000   # for S3-compatible stores (MinIO, Ceph, ...)
+
+zones:
+  sandbox:
+    allow_sensitive_data: false   # sandbox never reads data classified sensitive
+    hard_ceiling: true            # work stops once the sandbox budget is spent
+  staging:                        # staging runs the same checks as production
+    allow_sensitive_data: true
+    required_tags: [owner, cost_center]
+    requires_complete_metadata: true
+  production:
+    allow_sensitive_data: true
+    requires_approval: true       # a human approval record before any deploy
+    required_tags: [owner, cost_center]
+    requires_rollback_target: true
+    requires_complete_metadata: true
+
+data:
+  allowed_sources:                # glob patterns; datasets from elsewhere are refused
+    - "file://*"
+
+policy:
+  paths: [policies]               # project Cedar policies, added to the shipped bundle
+  escalation: "Ask an admin for a time-boxed exception: leanops policy exception grant"
+"""
+
+POLICY_README = """\
+# Project policies
+
+Cedar files (`*.cedar`) here are added to leanops' default bundle and validated against its
+schema. Check them with `leanops policy check`; see the decision for a request with
+`leanops policy explain`; write the human-readable summary with `leanops policy doc`.
+"""
+
+
+def write_project(folder: Path, *, project: str | None = None, owner: str | None = None, force: bool = False) -> Path:
+    """Write leanops.yaml, policies/ and .leanops/ into `folder`; refuse to overwrite a config."""
+    folder = folder.resolve()
+    config = folder / CONFIG_FILE
+    if config.exists() and not force:
+        raise Conflict(f"{config} exists already.", hint="Use --force to overwrite it, or edit it by hand.")
+    name = project or folder.name or "default"
+    owner = owner or getpass.getuser()
+    for value, what in ((name, "project"), (owner, "owner")):
+        if not value or any(c.isspace() or c in ":#'\"" for c in value):
+            raise ValidationError(f"{what} {value!r} cannot be used in {CONFIG_FILE}.", hint="Use letters, digits, '-', '_' or '.'.")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / STATE_DIR).mkdir(exist_ok=True)
+    (folder / STATE_DIR / ".gitignore").write_text("*\n")
+    policies = folder / "policies"
+    policies.mkdir(exist_ok=True)
+    if not (policies / "README.md").exists():
+        (policies / "README.md").write_text(POLICY_README)
+    tmp = config.with_suffix(".yaml.tmp")
+    tmp.write_text(TEMPLATE.format(project=name, owner=owner, state=STATE_DIR))
+    tmp.replace(config)
+    return config

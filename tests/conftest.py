@@ -1,0 +1,110 @@
+"""Shared fixtures: real stores on a temporary SQLite file and on the machine's PostgreSQL.
+
+PostgreSQL tests get a fresh database per test, cloned from a migrated template made once
+per run. When PostgreSQL is unreachable they skip locally and fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leanops.project import write_project
+from leanops.workspace import Workspace
+
+PG_ADMIN_URL = os.environ.get("LEANOPS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_admin():  # noqa: ANN202
+    from sqlalchemy import create_engine
+
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated template database for this run; dropped at the end."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from leanops.adapters.sql.store import SqlStore
+
+    engine = _pg_admin()
+    name = f"leanops_tmpl_{uuid.uuid4().hex[:10]}"
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable under CI: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    store = SqlStore(url)
+    store.upgrade()
+    store.close()
+    yield name
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test."""
+    from sqlalchemy import text
+
+    engine = _pg_admin()
+    name = f"leanops_t_{uuid.uuid4().hex[:12]}"
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'meta.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh project folder with leanops.yaml, owner alice, as the working directory."""
+    for key in [k for k in os.environ if k.startswith("LEANOPS_")]:
+        monkeypatch.delenv(key)
+    folder = tmp_path / "proj"
+    write_project(folder, project="demo", owner="alice")
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.fixture
+def ws(project: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    """An initialised workspace (alice is admin) on each backend."""
+    monkeypatch.setenv("LEANOPS_STORE__URL", store_url)
+    workspace = Workspace.from_config(project)
+    workspace.bootstrap()
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def as_user(ws: Workspace):  # noqa: ANN201
+    """Open the same project as another user (or token): `as_user("bob", zone="staging")`."""
+    opened: list[Workspace] = []
+
+    def open_as(user: str | None = None, *, token: str | None = None, zone: str | None = None) -> Workspace:
+        other = Workspace(ws.settings, store=ws.store, artifacts=ws.artifacts, policy=ws.policy_engine,
+                          clock=ws.clock, user=user, token=token, zone=zone)
+        opened.append(other)
+        return other
+
+    return open_as
