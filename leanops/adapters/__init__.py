@@ -1,0 +1,1 @@
+"""Implementations of the ports in `leanops.ports`; only `workspace.py` chooses among them."""
