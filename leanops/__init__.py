@@ -18,6 +18,7 @@ from leanops.errors import (
     ValidationError,
 )
 from leanops.policy import Resource, Role
+from leanops.runs import start_run
 from leanops.workspace import Workspace
 from leanops.zones import Zone
 
@@ -40,4 +41,5 @@ __all__ = [
     "Workspace",
     "Zone",
     "__version__",
+    "start_run",
 ]

@@ -48,6 +48,31 @@ class PolicySettings(BaseModel, extra="forbid"):
     escalation: str = Field("Ask an admin for a time-boxed exception: leanops policy exception grant", description="Who to ask when a policy says no")
 
 
+class RunSettings(BaseModel, extra="forbid"):
+    required_fields: list[str] = Field(
+        default_factory=lambda: list(_run_fields()),
+        description="Metadata a run must carry to end `finished` and become a model-version candidate",
+    )
+    flush_interval_seconds: float = Field(5.0, gt=0, description="Buffered params and metrics reach the store at least this often")
+    flush_size: int = Field(5000, ge=1, description="…or as soon as this many points are waiting")
+    heartbeat_seconds: float = Field(30.0, gt=0, description="How often a running run proves it is alive")
+    stale_after_seconds: float = Field(600.0, gt=0, description="A running run silent this long is marked killed")
+
+    @field_validator("required_fields")
+    @classmethod
+    def _known_fields(cls, value: list[str]) -> list[str]:
+        unknown = [f for f in value if f not in _run_fields()]
+        if unknown:
+            raise ValueError(f"unknown run field(s) {', '.join(unknown)}; known: {', '.join(_run_fields())}")
+        return value
+
+
+def _run_fields() -> tuple[str, ...]:
+    from leanops.runs.models import RUN_FIELDS
+
+    return tuple(RUN_FIELDS)
+
+
 class Settings(BaseSettings):
     """The effective configuration of one leanops project."""
 
@@ -62,6 +87,7 @@ class Settings(BaseSettings):
     zones: dict[Zone, ZoneRules] = Field(default_factory=default_zone_rules)
     data: DataSettings = Field(default_factory=DataSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    runs: RunSettings = Field(default_factory=RunSettings)
 
     root: Path = Field(Path("."), exclude=True, description="The folder holding leanops.yaml")
     config_file: Path | None = Field(None, exclude=True)

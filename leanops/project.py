@@ -50,6 +50,17 @@ data:
 policy:
   paths: [policies]               # project Cedar policies, added to the shipped bundle
   escalation: "Ask an admin for a time-boxed exception: leanops policy exception grant"
+
+runs:
+  # Metadata a run must carry. A run missing any ends `incomplete` and can never become a
+  # model version; `leanops runs validate ID` lists what is missing. Default: every field:
+  # run_id owner purpose code_commit code_dirty code_remote datasets features params
+  # metrics artifacts environment start_time end_time status approval tags
+  # required_fields: [owner, purpose, code_commit, datasets, params, metrics, environment]
+  flush_interval_seconds: 5       # logged params and metrics reach the store at least this often
+  flush_size: 5000                # ...or as soon as this many points are waiting
+  # heartbeat_seconds: 30         # a running run proves it is alive this often
+  # stale_after_seconds: 600      # a running run silent this long is marked killed
 """
 
 POLICY_README = """\

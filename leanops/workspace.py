@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leanops.artifacts import FsckReport, fsck
 from leanops.audit import AuditService
@@ -24,6 +24,9 @@ from leanops.policy import PolicyDecision, PolicyEngine, Resource, Role
 from leanops.ports import ArtifactStore, Clock, MetadataStore, SystemClock
 from leanops.users import UserService
 from leanops.zones import Zone
+
+if TYPE_CHECKING:
+    from leanops.runs import RunService
 
 
 class Workspace:
@@ -101,6 +104,13 @@ class Workspace:
     @cached_property
     def governance(self) -> Governance:
         return Governance(self.guard)
+
+    @cached_property
+    def runs(self) -> RunService:
+        from leanops.runs import RunService
+
+        return RunService(self.guard, self.artifacts, self.settings.runs, zone_rules=self.settings.zones,
+                          datasets=lambda: getattr(self, "datasets", None))
 
     # -- project-level operations -------------------------------------------------------
 

@@ -55,6 +55,12 @@ class SqlUnit:
 
         return SqlRefRepo(self.conn)
 
+    @cached_property
+    def runs(self) -> Any:
+        from leanops.adapters.sql.runs import SqlRunRepo
+
+        return SqlRunRepo(self.conn)
+
 
 class SqlStore:
     """Metadata in a SQL database; schema changes only through Alembic migrations."""

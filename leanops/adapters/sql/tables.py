@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -157,4 +158,99 @@ artifact_refs = Table(
     Column("created_by", String(128), nullable=False),
     Column("expires_at", Timestamp, nullable=True),
     UniqueConstraint("owner_kind", "owner_id", "name"),
+)
+
+# --- runs ---------------------------------------------------------------------------------
+# Laid out for search: a run's params, latest metrics and tags sit in narrow key/value tables
+# indexed on (key, value), so "lr=0.01 and auc>0.8, best auc first" is one indexed join.
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # running | finished | failed | killed | incomplete
+    Column("approval", String(16), nullable=False),  # unreviewed | approved | rejected
+    Column("zone", String(16), nullable=False),
+    Column("start_time", Timestamp, nullable=False),
+    Column("end_time", Timestamp, nullable=True),
+    Column("code_commit", String(64), nullable=True),
+    Column("code_dirty", Boolean, nullable=True),
+    Column("code_remote", String(512), nullable=True),
+    Column("features", JSON, nullable=False),
+    Column("environment", JSON, nullable=False),
+    Column("data_class", String(32), nullable=False),
+    Column("missing", JSON, nullable=False),
+    Column("pid", Integer, nullable=True),
+    Column("hostname", String(255), nullable=True),
+    Column("heartbeat_at", Timestamp, nullable=True),
+    Index("ix_runs_status", "status"),
+    Index("ix_runs_owner", "owner"),
+    Index("ix_runs_start_time", "start_time"),
+)
+
+# `value` keeps the whole text; `value_key` (its first 200 characters) carries the index,
+# because PostgreSQL refuses b-tree entries past ~2.7 kB and params may be 6,000 characters.
+run_params = Table(
+    "run_params",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("value_key", String(200), nullable=False),
+    Column("value_num", Float, nullable=True),
+    Index("ix_run_params_key_value_key", "key", "value_key"),
+    Index("ix_run_params_key_value_num", "key", "value_num"),
+)
+
+# Every point. Non-finite values are stored as NULL with a `flag` (nan, inf, -inf): SQLite
+# turns NaN into NULL anyway, and a flag keeps the point instead of silently dropping it.
+# `ts` is epoch seconds: a float costs nothing to produce inside a training loop.
+run_metrics = Table(
+    "run_metrics",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("value", Float, nullable=True),
+    Column("ts", Float, nullable=False),
+    Column("flag", String(8), nullable=True),
+    Index("ix_run_metrics_run_id_key_step", "run_id", "key", "step"),
+)
+
+# The latest point of each metric of each run, upserted on every flush, so filtering and
+# sorting by a metric never scans the history.
+run_latest_metrics = Table(
+    "run_latest_metrics",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Float, nullable=True),
+    Column("step", BigInteger, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("flag", String(8), nullable=True),
+    Index("ix_run_latest_metrics_key_value", "key", "value"),
+)
+
+run_tags = Table(
+    "run_tags",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", String(500), nullable=False),
+    Index("ix_run_tags_key_value", "key", "value"),
+)
+
+run_datasets = Table(
+    "run_datasets",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("dataset_id", String(128), primary_key=True),  # the snapshot's content id
+    Column("ref", String(160), nullable=True),  # name@vN as given
+    Column("name", String(128), nullable=True),
+    Column("data_class", String(32), nullable=False),
+    Index("ix_run_datasets_dataset_id", "dataset_id"),
+    Index("ix_run_datasets_name", "name"),
 )
