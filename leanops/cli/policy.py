@@ -41,8 +41,13 @@ def check() -> None:
     from leanops.adapters.cedar import CedarPolicyEngine
 
     settings = load_settings()
-    engine = CedarPolicyEngine.load([settings.root / p for p in settings.policy.paths])
-    console.print(f"[green]policies valid[/]: {len(engine.policies())} policies")
+    paths = [settings.root / p for p in settings.policy.paths]
+    problems = CedarPolicyEngine.check_paths(paths)
+    for p in problems:
+        console.print(f"[red]{p.file}:{p.line}:{p.column}[/]: {p.message}", highlight=False)
+    if problems:
+        raise typer.Exit(2)
+    console.print(f"[green]policies valid[/]: {len(CedarPolicyEngine.load(paths).policies())} policies")
 
 
 @app.command()
