@@ -348,3 +348,14 @@ def test_compare_puts_runs_side_by_side(ws: Workspace, tmp_path: Path) -> None:
     assert frame.loc["params.lr"].tolist() == ["0.1", "0.2"] and frame.loc["metrics.auc"].tolist() == [0.4, 0.8]
     with pytest.raises(NotFound):
         ws.runs.compare([made[0], "missing"])
+
+
+def test_unknown_required_field_is_a_config_error(tmp_path: Path) -> None:
+    from leanops.config import load_settings
+    from leanops.errors import ConfigError
+
+    (tmp_path / "leanops.yaml").write_text("runs:\n  required_fields: [owner, colour]\n  flush_size: 0\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path)
+    assert "runs.required_fields" in err.value.message and "colour" in err.value.message
+    assert "runs.flush_size" in err.value.message
