@@ -26,6 +26,7 @@ from leanops.users import UserService
 from leanops.zones import Zone
 
 if TYPE_CHECKING:
+    from leanops.registry import RegistryService
     from leanops.runs import RunService
 
 
@@ -104,6 +105,13 @@ class Workspace:
     @cached_property
     def governance(self) -> Governance:
         return Governance(self.guard)
+
+    @cached_property
+    def models(self) -> RegistryService:
+        from leanops.registry import RegistryService
+
+        return RegistryService(self.guard, self.artifacts, self.runs, lambda: getattr(self, "datasets", None),
+                               clock=self.clock, settings=self.settings)
 
     @cached_property
     def runs(self) -> RunService:

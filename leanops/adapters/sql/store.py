@@ -56,6 +56,12 @@ class SqlUnit:
         return SqlRefRepo(self.conn)
 
     @cached_property
+    def models(self) -> Any:
+        from leanops.adapters.sql.registry import SqlModelRepo
+
+        return SqlModelRepo(self.conn)
+
+    @cached_property
     def runs(self) -> Any:
         from leanops.adapters.sql.runs import SqlRunRepo
 

@@ -254,3 +254,82 @@ run_datasets = Table(
     Index("ix_run_datasets_dataset_id", "dataset_id"),
     Index("ix_run_datasets_name", "name"),
 )
+
+# --- model registry --------------------------------------------------------------------------
+# A version's manifest and lineage are frozen at registration, so they are stored whole (JSON);
+# evidence, approvals and alias moves are append-only, ordered by their `seq`.
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("run_id", String(32), nullable=False, index=True),
+    Column("owner", String(128), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("manifest", JSON, nullable=False),
+    Column("lineage", JSON, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+model_evidence = Table(
+    "model_evidence",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("rules_file", Text, nullable=False),
+    Column("rules_digest", String(64), nullable=False),
+    Column("requirement", JSON, nullable=False),
+    Column("items", JSON, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Index("ix_model_evidence_name_version_zone", "name", "version", "zone"),
+)
+
+model_approvals = Table(
+    "model_approvals",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("approver", String(128), nullable=False),
+    Column("approved_at", Timestamp, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("evidence_id", String(32), nullable=False),
+    Index("ix_model_approvals_name_zone", "name", "zone"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("zone", String(16), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+model_alias_history = Table(
+    "model_alias_history",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("previous", Integer, nullable=True),
+    Column("action", String(16), nullable=False),  # promote | rollback
+    Column("actor", String(128), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("evidence_id", String(32), nullable=True),
+    Column("approval_id", String(32), nullable=True),
+    Index("ix_model_alias_history_name_zone", "name", "zone"),
+)
