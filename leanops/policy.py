@@ -86,6 +86,29 @@ class PolicyDecision(BaseModel):
     errors: list[str] = Field(default_factory=list)
 
 
+class PolicyInfo(BaseModel):
+    """One active policy as written, for `leanops policy doc` and explanations."""
+
+    id: str
+    effect: str = Field(description="permit or forbid")
+    file: str
+    line: int
+    source: str
+    comment: str = ""
+
+
+class PolicyProblem(BaseModel):
+    """Why a policy file is refused, pointing at the spot to fix."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
 class PolicyEngine(Protocol):
     """Decides one request against the active policy set; must be cheap (tens of µs)."""
 
