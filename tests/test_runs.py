@@ -173,6 +173,15 @@ def test_nan_and_inf_are_stored_and_flagged(ws: Workspace, tmp_path: Path) -> No
     assert found["run_id"].tolist() == []  # a flagged point is not a number to compare with
 
 
+def test_the_same_step_logged_twice_keeps_both_points(ws: Workspace, tmp_path: Path) -> None:
+    with ws.runs.start("repeat", code_dir=tmp_path) as run:
+        run.log_metric("loss", 1.0, step=3)
+        run.log_metric("loss", 0.5, step=3)
+        run.log_metric("loss", 0.9, step=2)
+    assert ws.runs.metric_history(run.id, "loss")["value"].tolist() == [0.9, 1.0, 0.5]
+    assert ws.runs.get(run.id).metrics == {"loss": 0.5}  # latest: highest step, then newest
+
+
 def test_oversized_param_is_refused_by_name(ws: Workspace, tmp_path: Path) -> None:
     with ws.runs.start("params", code_dir=tmp_path) as run:
         run.log_params({"vocab": "x" * MAX_PARAM_LENGTH})

@@ -1,10 +1,15 @@
-"""The live run handle: logging costs an append; a background thread writes in batches.
+"""The live run handle: logging costs an append; points reach the store in batches.
 
-`log_metric` validates cheaply and appends a tuple to a deque. The flusher thread drains it
-every `flush_interval_seconds`, or as soon as `flush_size` points wait, in one transaction
-(one executemany INSERT, one audit record). `end()`, `__exit__` and interpreter exit flush
-what is left. A process killed outright loses only what it had not flushed; the next reader
-marks its run `killed`.
+`log_metric` validates cheaply and appends a tuple to a deque. A batch is written in one
+transaction (one executemany INSERT, one audit record) when `flush_size` points wait, when
+the timer thread finds points older than `flush_interval_seconds`, and on `end()`,
+`__exit__` and interpreter exit. A process killed outright loses only what it had not
+flushed; the next reader marks its run `killed`.
+
+Who writes: while the training loop is logging, the logging thread itself writes the batch
+on its next call (the timer only asks for it). A second thread inserting while the loop
+runs would trade the GIL with it on every row the driver steps, which costs several times
+the insert itself. The timer thread writes on its own only when the loop has gone quiet.
 """
 
 from __future__ import annotations
@@ -34,9 +39,9 @@ from leanops.runs.models import (
 if TYPE_CHECKING:
     from leanops.runs.service import RunService
 
-# Past this many waiting points the logging thread flushes itself, so memory stays bounded
-# when the store is slower than the training loop.
-BACKPRESSURE_FACTOR = 20
+# How long the timer waits for the logging thread to take up a requested flush before it
+# writes the batch itself (the loop is then idle, e.g. inside a long evaluation step).
+IDLE_GRACE_SECONDS = 0.25
 
 _OPEN: dict[str, Run] = {}
 _OPEN_LOCK = threading.Lock()
@@ -82,14 +87,15 @@ class Run:
         self._tags: dict[str, str] = {}
         self._steps: dict[str, int] = {}
         self._names: set[str] = set()
-        self._blocked = False  # ended, or the flusher has an error to report: the hot path checks one flag
+        self._blocked = False  # ended, or the timer has an error to report: the hot path checks one flag
+        self._limit = self._flush_size  # the hot path flushes at this many points; the timer lowers it to 1
         self._ended = False
         self._error: BaseException | None = None
         self._flush_lock = threading.Lock()
         self._tags_lock = threading.Lock()
-        self._wake = threading.Event()
         self._stop = threading.Event()
         self._last_write = time.monotonic()
+        self._seq = 0  # points written so far: numbers the next batch
         with _OPEN_LOCK:
             _OPEN[self.id] = self
         _install_exit_hooks()
@@ -124,8 +130,8 @@ class Run:
             self._points.append((name, step, v, time.time(), None))
         else:
             self._points.append((name, step, None, time.time(), "nan" if v != v else ("inf" if v > 0 else "-inf")))
-        if len(self._points) >= self._flush_size:
-            self._full()
+        if len(self._points) >= self._limit:
+            self._flush_inline()
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         for name, value in metrics.items():
@@ -184,7 +190,7 @@ class Run:
         if not (points or params or tags or beat_due or force):
             return
         try:
-            self._service.write_batch(self.record, points, params, tags)
+            latest = self._service.write_batch(self.record, points, params, tags, self._seq)
         except PolicyDenied:
             raise  # a refusal will not change on retry: those points are dropped, the error is reported
         except BaseException:
@@ -194,29 +200,33 @@ class Run:
                 self._tags = tags | self._tags
             raise
         self._last_write = time.monotonic()
-        for key, value, flag in _latest(points):
-            self.record.metrics[key] = flagged_value(value, flag)
+        self._seq += len(points)
+        for key, point in latest.items():
+            self.record.metrics[key] = flagged_value(point[2], point[4])
 
-    def _full(self) -> None:
-        if len(self._points) >= BACKPRESSURE_FACTOR * self._flush_size:
-            self.flush()
-        elif not self._wake.is_set():
-            self._wake.set()
+    def _flush_inline(self) -> None:
+        self._limit = self._flush_size
+        with self._flush_lock:
+            self._write()
+
+    def _pending(self) -> bool:
+        return bool(self._points or self._params or self._tags)
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(min(self._interval, self._heartbeat))
-            self._wake.clear()
-            if self._stop.is_set():
-                return
+        """Every interval: ask the logging thread to flush; write it here if nobody does."""
+        while not self._stop.wait(min(self._interval, self._heartbeat)):
+            if self._pending():
+                self._limit = 1
+                if self._stop.wait(IDLE_GRACE_SECONDS):
+                    return
+            if not self._pending() and time.monotonic() - self._last_write < self._heartbeat:
+                continue
             try:
                 with self._flush_lock:
-                    if self._points or self._params or self._tags or \
-                            time.monotonic() - self._last_write >= self._heartbeat:
-                        self._write()
+                    self._limit = self._flush_size
+                    self._write()
             except BaseException as exc:  # noqa: BLE001 - reported on the next call instead
                 self._error, self._blocked = exc, True
-                self._stop.wait(min(self._interval, 1.0))
 
     # -- ending -----------------------------------------------------------------------------
 
@@ -225,7 +235,6 @@ class Run:
         if self._ended:
             return self.record.status
         self._stop.set()
-        self._wake.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
         try:
@@ -272,15 +281,6 @@ def _as_step(step: object) -> int:
     if as_int != step:
         raise ValidationError(f"Step {step!r} is not an integer.")
     return as_int
-
-
-def _latest(points: list[MetricPoint]) -> list[tuple[str, float | None, str | None]]:
-    latest: dict[str, MetricPoint] = {}
-    for point in points:
-        seen = latest.get(point[0])
-        if seen is None or (point[1], point[3]) >= (seen[1], seen[3]):
-            latest[point[0]] = point
-    return [(k, p[2], p[4]) for k, p in latest.items()]
 
 
 _hooks_installed = False

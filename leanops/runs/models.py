@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol
@@ -141,13 +142,15 @@ class RunFilter(BaseModel):
     limit: int = Field(1000, ge=1, le=100_000)
 
 
-class SearchPage(BaseModel):
-    """One page of matches, flat enough to become a DataFrame without per-row objects."""
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of matches as plain rows (no validation: thousands of rows must stay cheap)."""
 
-    runs: list[dict[str, Any]]
-    params: list[tuple[str, str, str]]
-    metrics: list[tuple[str, str, float | None, str | None]]
-    tags: list[tuple[str, str, str]]
+    columns: Sequence[str]
+    runs: Sequence[Sequence[Any]]
+    params: Sequence[tuple[str, str, str]]
+    metrics: Sequence[tuple[str, str, float | None, str | None]]
+    tags: Sequence[tuple[str, str, str]]
 
 
 class RunRepo(Protocol):
@@ -157,7 +160,8 @@ class RunRepo(Protocol):
     def finish(self, run_id: str, status: RunStatus, end_time: datetime, missing: list[str]) -> None: ...
     def heartbeat(self, run_id: str, at: datetime) -> None: ...
     def add_params(self, run_id: str, params: Sequence[ParamRow]) -> None: ...
-    def add_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None: ...
+    def add_metrics(self, run_id: str, points: Sequence[MetricPoint], first_seq: int,
+                    latest: Mapping[str, MetricPoint]) -> None: ...
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
     def add_datasets(self, run_id: str, datasets: Sequence[DatasetUse]) -> None: ...
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]: ...
@@ -203,6 +207,17 @@ def tag_value(key: object, value: object) -> tuple[str, str]:
     if len(text) > MAX_TAG_LENGTH:
         raise ValidationError(f"Tag {key!r} is longer than {MAX_TAG_LENGTH} characters.")
     return key, text
+
+
+def latest_points(points: Iterable[MetricPoint]) -> dict[str, MetricPoint]:
+    """Each metric's latest point: the highest step, then the latest timestamp."""
+    latest: dict[str, MetricPoint] = {}
+    get = latest.get
+    for point in points:
+        seen = get(point[0])
+        if seen is None or point[1] > seen[1] or (point[1] == seen[1] and point[3] >= seen[3]):
+            latest[point[0]] = point
+    return latest
 
 
 def non_finite_flag(value: float) -> str | None:

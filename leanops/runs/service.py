@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import tempfile
@@ -34,6 +35,7 @@ from leanops.runs.models import (
     dead_reason,
     final_status,
     flagged_value,
+    latest_points,
     max_data_class,
     metric_filter,
     missing_fields,
@@ -140,15 +142,18 @@ class RunService:
         return list(uses.values())
 
     def write_batch(self, run: RunRecord, points: Sequence[MetricPoint], params: Sequence[ParamRow],
-                    tags: Mapping[str, str]) -> None:
-        """One flush of a run's buffer: one transaction, one audit record, however many points."""
+                    tags: Mapping[str, str], first_seq: int = 0) -> dict[str, MetricPoint]:
+        """One flush of a run's buffer: one transaction, one audit record, however many points.
+        Returns each metric's latest point in the batch."""
+        latest = latest_points(points)
         details = {"points": len(points), "params": len(params), "tags": len(tags)}
         with self.guard.act("run.log", self.resource(run), zone=Zone(run.zone),
                             context=self._context(run), details=details) as unit:
             unit.runs.add_params(run.id, params)
-            unit.runs.add_metrics(run.id, points)
+            unit.runs.add_metrics(run.id, points, first_seq, latest)
             unit.runs.set_tags(run.id, tags)
             unit.runs.heartbeat(run.id, self.guard.clock.now())
+        return latest
 
     def log_artifact(self, run: RunRecord, path: Path, name: str | None = None) -> list[str]:
         """Store a file (or every file under a folder) content-addressed; return the names recorded."""
@@ -367,17 +372,22 @@ def page_frame(page: Any) -> pd.DataFrame:
     """The DataFrame of one search page, built column-wise (no per-row Python objects)."""
     import pandas as pd
 
-    base = pd.DataFrame(page.runs, columns=["id", "status", "owner", "purpose", "zone", "start_time", "end_time",
-                                            "approval", "code_commit", "data_class"])
-    base = base.rename(columns={"id": "run_id"})
+    base = pd.DataFrame([tuple(r) for r in page.runs], columns=["run_id", *page.columns[1:]])
+    for column in ("start_time", "end_time"):
+        if column in base:
+            base[column] = pd.to_datetime(base[column], utc=True, format="ISO8601")
     index = {rid: i for i, rid in enumerate(base["run_id"])}
     extra: dict[str, list[Any]] = {}
+    n = len(index)
     for prefix, rows in (("params", page.params), ("metrics", page.metrics), ("tags", page.tags)):
         block: dict[str, list[Any]] = {}
+        numeric = prefix == "metrics"
         for row in rows:
-            column = block.setdefault(f"{prefix}.{row[1]}", [None if prefix != "metrics" else float("nan")] * len(index))
-            column[index[row[0]]] = flagged_value(row[2], row[3]) if prefix == "metrics" else row[2]
-        extra |= dict(sorted(block.items()))
+            column = block.get(row[1])
+            if column is None:
+                column = block[row[1]] = [math.nan if numeric else None] * n
+            column[index[row[0]]] = (row[2] if row[3] is None else flagged_value(row[2], row[3])) if numeric else row[2]
+        extra |= {f"{prefix}.{key}": block[key] for key in sorted(block)}
     if extra:
         base = pd.concat([base, pd.DataFrame(extra)], axis=1)
     return base

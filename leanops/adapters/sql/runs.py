@@ -6,7 +6,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    Table,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.sql import ColumnElement
 
 from leanops.adapters.sql.tables import (
@@ -32,6 +44,7 @@ from leanops.runs.models import (
 )
 
 PAGE_COLUMNS = ("id", "status", "owner", "purpose", "zone", "start_time", "end_time", "approval", "code_commit", "data_class")
+RAW_TIME_COLUMNS = ("start_time", "end_time")
 
 
 class SqlRunRepo:
@@ -63,17 +76,13 @@ class SqlRunRepo:
         if rows:
             self.conn.execute(insert(run_params), rows)
 
-    def add_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
+    def add_metrics(self, run_id: str, points: Sequence[MetricPoint], first_seq: int,
+                    latest: Mapping[str, MetricPoint]) -> None:
         """Every point in one executemany INSERT, then one upsert per metric of its latest point."""
         if not points:
             return
-        _executemany(self.conn, run_metrics, ("key", "step", "value", "ts", "flag", "run_id"),
-                     [point + (run_id,) for point in points])
-        latest: dict[str, MetricPoint] = {}
-        for point in points:
-            seen = latest.get(point[0])
-            if seen is None or (point[1], point[3]) >= (seen[1], seen[3]):
-                latest[point[0]] = point
+        _executemany(self.conn, run_metrics, ("run_id", "seq", "key", "step", "value", "ts", "flag"),
+                     [(run_id, seq, *point) for seq, point in enumerate(points, first_seq)])
         self._upsert_latest(run_id, list(latest.values()))
 
     def _upsert_latest(self, run_id: str, points: list[MetricPoint]) -> None:
@@ -129,71 +138,92 @@ class SqlRunRepo:
 
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         c = run_metrics.c
-        q = select(c.key, c.step, c.value, c.ts, c.flag).where(c.run_id == run_id, c.key == key).order_by(c.step, c.ts, c.id)
+        q = select(c.key, c.step, c.value, c.ts, c.flag).where(c.run_id == run_id, c.key == key).order_by(c.step, c.seq)
         return [tuple(r) for r in self.conn.execute(q)]  # type: ignore[misc]
 
     def search(self, flt: RunFilter) -> SearchPage:
-        """The page of matching runs: one SELECT joining the indexed key/value tables, then the
-        params, latest metrics and tags of that page only."""
-        r = runs.c
-        query = select(*(runs.c[name] for name in PAGE_COLUMNS))
-        source: Any = runs
+        """The page of matching runs, then the params, latest metrics and tags of that page only.
+
+        One SELECT finds the page: an inner query over the key/value tables, whose covering
+        indexes (key, value, run_id) answer each filter without touching a row, picks the
+        ordered, limited run ids; the runs table joins only those.
+        """
+        page_q = self._page_query(flt).subquery("page")
+        sort_columns = [c for c in page_q.c if c.name.startswith("s")]
+        descending = _descending(flt)
+        # Times come back as the driver gives them; the frame converts them in one vectorised step.
+        columns = [type_coerce(runs.c[n], String).label(n) if n in RAW_TIME_COLUMNS else runs.c[n] for n in PAGE_COLUMNS]
+        query = (
+            select(*columns)
+            .join_from(runs, page_q, runs.c.id == page_q.c.run_id)
+            .order_by(*_order(sort_columns, descending), runs.c.id.desc() if descending else runs.c.id.asc())
+        )
+        page = self.conn.execute(query).all()
+        ids = [row[0] for row in page]
+        if not ids:
+            return SearchPage(columns=PAGE_COLUMNS, runs=[], params=[], metrics=[], tags=[])
+        return SearchPage(
+            columns=PAGE_COLUMNS,
+            runs=page,
+            params=_rows_of(self.conn, run_params, ("run_id", "key", "value"), ids),
+            metrics=_rows_of(self.conn, run_latest_metrics, ("run_id", "key", "value", "flag"), ids),
+            tags=_rows_of(self.conn, run_tags, ("run_id", "key", "value"), ids),
+        )
+
+    def _page_query(self, flt: RunFilter) -> Select[Any]:
+        """run_id plus sort columns (s0, s1, …) of the matching runs, ordered and limited."""
+        joins: list[tuple[Any, list[ColumnElement[bool]]]] = []
         metric_alias: dict[str, Any] = {}
         for i, pf in enumerate(flt.params):
             p = run_params.alias(f"p{i}")
-            cond: list[ColumnElement[bool]] = [p.c.run_id == r.id, p.c.key == pf.key]
+            cond: list[ColumnElement[bool]] = [p.c.key == pf.key]
             if pf.op == "=":
-                cond += [p.c.value_key == pf.value[:PARAM_INDEX_LENGTH], p.c.value == pf.value]
+                cond.append(p.c.value_key == pf.value[:PARAM_INDEX_LENGTH])
+                if len(pf.value) >= PARAM_INDEX_LENGTH:  # the indexed prefix alone may not decide
+                    cond.append(p.c.value == pf.value)
             elif pf.op == "!=":
                 cond.append(p.c.value != pf.value)
             else:
                 cond.append(_compare(p.c.value_num, pf.op, float(pf.value)))
-            source = source.join(p, and_(*cond))
+            joins.append((p, cond))
         for i, mf in enumerate(flt.metrics):
             m = run_latest_metrics.alias(f"m{i}")
-            source = source.join(m, and_(m.c.run_id == r.id, m.c.key == mf.key, _compare(m.c.value, mf.op, mf.value)))
+            joins.append((m, [m.c.key == mf.key, _compare(m.c.value, mf.op, mf.value)]))
             metric_alias.setdefault(mf.key, m)
         for i, (key, value) in enumerate(sorted(flt.tags.items())):
             t = run_tags.alias(f"t{i}")
-            source = source.join(t, and_(t.c.run_id == r.id, t.c.key == key, t.c.value == value))
+            joins.append((t, [t.c.key == key, t.c.value == value]))
         if flt.dataset:
             d = run_datasets.alias("d")
-            named = or_(d.c.dataset_id == flt.dataset, d.c.ref == flt.dataset, d.c.name == flt.dataset)
-            source = source.join(d, and_(d.c.run_id == r.id, named))
-        order: list[Any] = []
-        if flt.sort and "." in flt.sort:
-            kind, key = flt.sort.split(".", 1)
+            joins.append((d, [or_(d.c.dataset_id == flt.dataset, d.c.ref == flt.dataset, d.c.name == flt.dataset)]))
+        kind, _, key = (flt.sort or "").partition(".")
+        by_run_column = bool(flt.sort) and not key
+        if flt.status or flt.owner or by_run_column or not flt.sort or not joins:
+            # Filters or order on the run itself: the runs table leads.
+            joins.insert(0, (runs, [c for c in (runs.c.status == str(flt.status) if flt.status else None,
+                                               runs.c.owner == flt.owner if flt.owner else None) if c is not None]))
+        anchor_table, anchor_cond = joins[0]
+        anchor = anchor_table.c.id if anchor_table is runs else anchor_table.c.run_id
+        source: Any = anchor_table
+        where: list[ColumnElement[bool]] = list(anchor_cond)
+        for table, cond in joins[1:]:
+            column = table.c.id if table is runs else table.c.run_id
+            source = source.join(table, and_(column == anchor, *cond))
+        if key:
             if kind == "metrics" and key in metric_alias:
-                columns = [metric_alias[key].c.value]
+                sort_cols = [metric_alias[key].c.value]
             else:
-                table = {"metrics": run_latest_metrics, "params": run_params, "tags": run_tags}[kind]
-                s = table.alias("s")
-                source = source.outerjoin(s, and_(s.c.run_id == r.id, s.c.key == key))
-                columns = [s.c.value_num, s.c.value] if kind == "params" else [s.c.value]
-            order += [(c.desc() if flt.descending else c.asc()).nulls_last() for c in columns]
-        elif flt.sort:
-            order.append(r[flt.sort].desc() if flt.descending else r[flt.sort].asc())
+                sorter = {"metrics": run_latest_metrics, "params": run_params, "tags": run_tags}[kind].alias("s")
+                source = source.outerjoin(sorter, and_(sorter.c.run_id == anchor, sorter.c.key == key))
+                sort_cols = [sorter.c.value_num, sorter.c.value] if kind == "params" else [sorter.c.value]
         else:
-            order.append(r.start_time.desc())
-        order.append(r.id.desc() if flt.descending else r.id.asc())
-        if flt.status:
-            query = query.where(r.status == str(flt.status))
-        if flt.owner:
-            query = query.where(r.owner == flt.owner)
-        rows = self.conn.execute(query.select_from(source).order_by(*order).limit(flt.limit)).mappings().all()
-        page = [dict(row) for row in rows]
-        ids = [row["id"] for row in page]
-        if not ids:
-            return SearchPage(runs=[], params=[], metrics=[], tags=[])
-        lm = run_latest_metrics.c
-        return SearchPage(
-            runs=page,
-            params=[tuple(x) for x in self.conn.execute(
-                select(run_params.c.run_id, run_params.c.key, run_params.c.value).where(run_params.c.run_id.in_(ids)))],
-            metrics=[tuple(x) for x in self.conn.execute(
-                select(lm.run_id, lm.key, lm.value, lm.flag).where(lm.run_id.in_(ids)))],
-            tags=[tuple(x) for x in self.conn.execute(
-                select(run_tags.c.run_id, run_tags.c.key, run_tags.c.value).where(run_tags.c.run_id.in_(ids)))],
+            sort_cols = [runs.c[flt.sort or "start_time"]]
+        descending = _descending(flt)
+        labelled = [c.label(f"s{i}") for i, c in enumerate(sort_cols)]
+        return (
+            select(anchor.label("run_id"), *labelled).select_from(source).where(*where)
+            .order_by(*_order(sort_cols, descending), anchor.desc() if descending else anchor.asc())
+            .limit(flt.limit)
         )
 
 
@@ -208,6 +238,25 @@ def _executemany(conn: Connection, table: Table, columns: tuple[str, ...], rows:
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join([marker] * len(columns))})")
     conn.exec_driver_sql(sql, rows)
+
+
+def _rows_of(conn: Connection, table: Table, columns: tuple[str, ...], run_ids: list[str]) -> list[tuple[Any, ...]]:
+    """Plain driver tuples of these runs' rows: a page holds thousands, and these columns need
+    no conversion, so Core's per-row processing is skipped."""
+    quote = conn.dialect.identifier_preparer.quote
+    marker = "?" if conn.dialect.paramstyle in ("qmark", "numeric") else "%s"
+    sql = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
+           f"WHERE run_id IN ({', '.join([marker] * len(run_ids))})")
+    return conn.exec_driver_sql(sql, tuple(run_ids)).all()
+
+
+def _descending(flt: RunFilter) -> bool:
+    """Newest first unless a sort is named."""
+    return flt.descending if flt.sort else True
+
+
+def _order(columns: list[Any], descending: bool) -> list[Any]:
+    return [(c.desc() if descending else c.asc()).nulls_last() for c in columns]
 
 
 def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:

@@ -47,20 +47,21 @@ def upgrade() -> None:
         sa.Column("value", sa.Text, nullable=False),
         sa.Column("value_key", sa.String(200), nullable=False),
         sa.Column("value_num", sa.Float, nullable=True),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_run_params_key_value_key", "run_params", ["key", "value_key"])
-    op.create_index("ix_run_params_key_value_num", "run_params", ["key", "value_num"])
+    op.create_index("ix_run_params_key_value_key_run_id", "run_params", ["key", "value_key", "run_id"])
+    op.create_index("ix_run_params_key_value_num_run_id", "run_params", ["key", "value_num", "run_id"])
     op.create_table(
         "run_metrics",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.String(32), nullable=False),
-        sa.Column("key", sa.String(250), nullable=False),
-        sa.Column("step", sa.BigInteger, nullable=False),
+        sa.Column("run_id", sa.String(32), primary_key=True),
+        sa.Column("key", sa.String(250), primary_key=True),
+        sa.Column("step", sa.BigInteger, primary_key=True),
+        sa.Column("seq", sa.BigInteger, primary_key=True),
         sa.Column("value", sa.Float, nullable=True),
         sa.Column("ts", sa.Float, nullable=False),
         sa.Column("flag", sa.String(8), nullable=True),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_run_metrics_run_id_key_step", "run_metrics", ["run_id", "key", "step"])
     op.create_table(
         "run_latest_metrics",
         sa.Column("run_id", sa.String(32), primary_key=True),
@@ -69,15 +70,17 @@ def upgrade() -> None:
         sa.Column("step", sa.BigInteger, nullable=False),
         sa.Column("ts", sa.Float, nullable=False),
         sa.Column("flag", sa.String(8), nullable=True),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_run_latest_metrics_key_value", "run_latest_metrics", ["key", "value"])
+    op.create_index("ix_run_latest_metrics_key_value_run_id", "run_latest_metrics", ["key", "value", "run_id"])
     op.create_table(
         "run_tags",
         sa.Column("run_id", sa.String(32), primary_key=True),
         sa.Column("key", sa.String(250), primary_key=True),
         sa.Column("value", sa.String(500), nullable=False),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_run_tags_key_value", "run_tags", ["key", "value"])
+    op.create_index("ix_run_tags_key_value_run_id", "run_tags", ["key", "value", "run_id"])
     op.create_table(
         "run_datasets",
         sa.Column("run_id", sa.String(32), primary_key=True),
@@ -85,9 +88,11 @@ def upgrade() -> None:
         sa.Column("ref", sa.String(160), nullable=True),
         sa.Column("name", sa.String(128), nullable=True),
         sa.Column("data_class", sa.String(32), nullable=False),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_run_datasets_dataset_id", "run_datasets", ["dataset_id"])
-    op.create_index("ix_run_datasets_name", "run_datasets", ["name"])
+    op.create_index("ix_run_datasets_dataset_id_run_id", "run_datasets", ["dataset_id", "run_id"])
+    op.create_index("ix_run_datasets_ref_run_id", "run_datasets", ["ref", "run_id"])
+    op.create_index("ix_run_datasets_name_run_id", "run_datasets", ["name", "run_id"])
 
 
 def downgrade() -> None:
