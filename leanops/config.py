@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from leanops.errors import ConfigError
@@ -73,6 +73,55 @@ def _run_fields() -> tuple[str, ...]:
     return tuple(RUN_FIELDS)
 
 
+def _seconds(value: Any) -> float:
+    from leanops.jobs.spec import seconds
+
+    return seconds(value)
+
+
+DurationSeconds = Annotated[float, BeforeValidator(_seconds)]
+
+
+class ZoneQuota(BaseModel, extra="forbid"):
+    max_deadline: DurationSeconds = Field(7200.0, description="Longest deadline a job may declare (seconds, or 2h)")
+    max_concurrent_jobs: int = Field(4, ge=1, description="Jobs running at once in the zone")
+    max_sweep_trials: int = Field(20, ge=1, description="Trials one sweep may fan out")
+
+
+def default_quotas() -> dict[Zone, ZoneQuota]:
+    return {
+        Zone.SANDBOX: ZoneQuota(max_deadline=2 * 3600, max_concurrent_jobs=4, max_sweep_trials=20),
+        Zone.STAGING: ZoneQuota(max_deadline=12 * 3600, max_concurrent_jobs=4, max_sweep_trials=50),
+        Zone.PRODUCTION: ZoneQuota(max_deadline=24 * 3600, max_concurrent_jobs=2, max_sweep_trials=50),
+    }
+
+
+class JobSettings(BaseModel, extra="forbid"):
+    executor: Literal["local", "ray"] = Field("local", description="Where job attempts run: local processes or Ray")
+    ray_address: str | None = Field(None, description="Ray cluster address (ray://host:10001 or auto); unset: a local Ray")
+    warn_fraction: float = Field(0.8, gt=0, lt=1, description="Warn a job's owner past this share of its deadline")
+    grace_seconds: float = Field(10.0, ge=0, description="SIGTERM → SIGKILL grace, time to save a checkpoint")
+    poll_seconds: float = Field(0.5, gt=0, description="How often a running job checks for a cancel request")
+    scratch_root: str = Field(f"{STATE_DIR}/scratch", description="Per-attempt scratch folders and checkpoints (shared path for Ray clusters)")
+    scratch_ttl: DurationSeconds = Field(86400.0, description="How long scratch outputs and attempt logs are kept")
+    secrets_file: str | None = Field("~/.config/leanops/secrets.env", description="KEY=VALUE secrets file, outside the repository")
+    quotas: dict[Zone, ZoneQuota] = Field(default_factory=default_quotas)
+
+
+class NotifySettings(BaseModel, extra="forbid"):
+    sinks: list[str] = Field(
+        default_factory=lambda: ["stderr", f"file:{STATE_DIR}/notifications.log"],
+        description="Where alerts go: stdout, stderr, file:PATH, https://… (JSON webhook), slack+https://…",
+    )
+
+    @field_validator("sinks")
+    @classmethod
+    def _known_sinks(cls, value: list[str]) -> list[str]:
+        from leanops.adapters.notifiers import check_sink
+
+        return [check_sink(v) for v in value]
+
+
 class Settings(BaseSettings):
     """The effective configuration of one leanops project."""
 
@@ -87,6 +136,8 @@ class Settings(BaseSettings):
     zones: dict[Zone, ZoneRules] = Field(default_factory=default_zone_rules)
     data: DataSettings = Field(default_factory=DataSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     runs: RunSettings = Field(default_factory=RunSettings)
 
     root: Path = Field(Path("."), exclude=True, description="The folder holding leanops.yaml")

@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from leanops.jobs.models import ExitInfo, Launch
 
 
 @runtime_checkable
@@ -96,3 +99,32 @@ class Notifier(Protocol):
     """Where alerts and notices go: log, webhook, Slack-compatible webhook."""
 
     def send(self, subject: str, body: str, *, severity: str = "info", **fields: Any) -> None: ...
+
+
+class ExecutionHandle(Protocol):
+    """One attempt running on an executor."""
+
+    def poll(self) -> ExitInfo | None:
+        """How it ended, or None while it runs; never blocks."""
+        ...
+
+    def wait(self, timeout: float) -> ExitInfo | None:
+        """Block up to `timeout` seconds for the end."""
+        ...
+
+    def terminate(self, grace: float) -> ExitInfo:
+        """SIGTERM to the attempt's whole process group, `grace` seconds, then SIGKILL."""
+        ...
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Where job attempts run: local processes or a Ray cluster, with the same semantics.
+
+    An attempt runs in its own process group; when it ends, whatever it left running is
+    killed. The `ExitInfo` carries the exit status and the metering (wall, CPU, peak memory).
+    """
+
+    name: str
+
+    def submit(self, launch: Launch) -> ExecutionHandle: ...

@@ -61,6 +61,33 @@ runs:
   flush_size: 5000                # ...or as soon as this many points are waiting
   # heartbeat_seconds: 30         # a running run proves it is alive this often
   # stale_after_seconds: 600      # a running run silent this long is marked killed
+
+jobs:
+  executor: local                 # local processes, or ray (pip install 'leanops[ray]')
+  # ray_address: ray://head:10001 # a Ray cluster; unset: a local Ray instance
+  warn_fraction: 0.8              # alert a job's owner past this share of its deadline
+  grace_seconds: 10               # SIGTERM, this long to save a checkpoint, then SIGKILL
+  scratch_root: {state}/scratch   # per-attempt scratch; a shared path when using a Ray cluster
+  scratch_ttl: 24h                # attempt logs and outputs are kept this long (`leanops gc`)
+  secrets_file: ~/.config/leanops/secrets.env   # NAME=value lines, kept outside the repository
+  quotas:                         # per zone: longest deadline, jobs at once, trials per sweep
+    sandbox:
+      max_deadline: 2h
+      max_concurrent_jobs: 4
+      max_sweep_trials: 20
+    staging:
+      max_deadline: 12h
+      max_concurrent_jobs: 4
+      max_sweep_trials: 50
+    production:
+      max_deadline: 24h
+      max_concurrent_jobs: 2
+      max_sweep_trials: 50
+
+notify:
+  # Where alerts to owners go (timeouts, retries exhausted, budgets, monitoring):
+  # stdout, stderr, file:PATH, https://… (a JSON webhook), slack+https://hooks.slack.com/…
+  sinks: [stderr, "file:{state}/notifications.log"]
 """
 
 POLICY_README = """\

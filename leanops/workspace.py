@@ -21,11 +21,12 @@ from leanops.governance import Governance
 from leanops.guard import Guard
 from leanops.identity import Actor, PrincipalKind, RoleGrant, actor_for, authenticate
 from leanops.policy import PolicyDecision, PolicyEngine, Resource, Role
-from leanops.ports import ArtifactStore, Clock, MetadataStore, SystemClock
+from leanops.ports import ArtifactStore, Clock, Executor, MetadataStore, Notifier, SystemClock
 from leanops.users import UserService
 from leanops.zones import Zone
 
 if TYPE_CHECKING:
+    from leanops.jobs import JobService
     from leanops.registry import RegistryService
     from leanops.runs import RunService
 
@@ -119,6 +120,32 @@ class Workspace:
 
         return RunService(self.guard, self.artifacts, self.settings.runs, zone_rules=self.settings.zones,
                           datasets=lambda: getattr(self, "datasets", None))
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        """Where alerts go (`notify.sinks`); monitoring and cost send through it too."""
+        from leanops.adapters.notifiers import build_notifier
+
+        return build_notifier(self.settings.notify.sinks, self.settings.root)
+
+    def executor(self, name: str | None = None) -> Executor:
+        """The job executor called `name` (default `jobs.executor`), built once per workspace."""
+        from leanops.adapters.executors import build_executor
+
+        name = name or self.settings.jobs.executor
+        cache = self.__dict__.setdefault("_executors", {})
+        if name not in cache:
+            cache[name] = build_executor(name, address=self.settings.jobs.ray_address)
+        return cache[name]
+
+    @cached_property
+    def jobs(self) -> JobService:
+        from leanops.jobs import JobService
+
+        return JobService(self.guard, self.executor, self.notifier, self.settings.jobs, root=self.settings.root,
+                          artifacts=self.artifacts, runs=lambda: self.runs,
+                          datasets=lambda: getattr(self, "datasets", None), zone_rules=self.settings.zones,
+                          cost=lambda: getattr(self, "cost", None))
 
     # -- project-level operations -------------------------------------------------------
 

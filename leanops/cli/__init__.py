@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from leanops.cli import audit, models, policy, project, runs, users
+from leanops.cli import audit, jobs, models, policy, project, runs, users
 from leanops.cli.common import console, state
 from leanops.errors import LeanopsError
 
@@ -39,6 +39,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
 models.register(app)
 app.add_typer(runs.app, name="runs")
+jobs.register(app)
 
 
 def main() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, or_, select
 
 from leanops.adapters.sql.tables import artifact_refs
 from leanops.artifacts import ArtifactRef
@@ -24,6 +26,18 @@ class SqlRefRepo:
 
     def digests(self) -> set[str]:
         return set(self.conn.execute(select(artifact_refs.c.digest).distinct()).scalars())
+
+    def expired(self, now: datetime) -> list[ArtifactRef]:
+        q = select(artifact_refs).where(artifact_refs.c.expires_at <= now).order_by(artifact_refs.c.id)
+        return [_ref(r) for r in self.conn.execute(q).mappings()]
+
+    def live_digests(self, now: datetime) -> set[str]:
+        """Digests some unexpired reference still needs."""
+        live = or_(artifact_refs.c.expires_at.is_(None), artifact_refs.c.expires_at > now)
+        return set(self.conn.execute(select(artifact_refs.c.digest).where(live).distinct()).scalars())
+
+    def remove_expired(self, now: datetime) -> int:
+        return self.conn.execute(delete(artifact_refs).where(artifact_refs.c.expires_at <= now)).rowcount
 
 
 def _ref(row: object) -> ArtifactRef:

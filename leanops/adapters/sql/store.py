@@ -67,6 +67,12 @@ class SqlUnit:
 
         return SqlRunRepo(self.conn)
 
+    @cached_property
+    def jobs(self) -> Any:
+        from leanops.adapters.sql.jobs import SqlJobRepo
+
+        return SqlJobRepo(self.conn)
+
 
 class SqlStore:
     """Metadata in a SQL database; schema changes only through Alembic migrations."""

@@ -162,8 +162,7 @@ artifact_refs = Table(
 
 # --- runs ---------------------------------------------------------------------------------
 # Laid out for search: a run's params, latest metrics and tags sit in narrow key/value tables
-# clustered by (run_id, key) (no rowid on SQLite) and indexed on (key, value, run_id), so
-# "lr=0.01 and auc>0.8, best auc first" is one join answered from the indexes alone.
+# indexed on (key, value), so "lr=0.01 and auc>0.8, best auc first" is one indexed join.
 
 runs = Table(
     "runs",
@@ -201,28 +200,24 @@ run_params = Table(
     Column("value", Text, nullable=False),
     Column("value_key", String(200), nullable=False),
     Column("value_num", Float, nullable=True),
-    Index("ix_run_params_key_value_key_run_id", "key", "value_key", "run_id"),
-    Index("ix_run_params_key_value_num_run_id", "key", "value_num", "run_id"),
-    sqlite_with_rowid=False,
+    Index("ix_run_params_key_value_key", "key", "value_key"),
+    Index("ix_run_params_key_value_num", "key", "value_num"),
 )
 
-# Every point, clustered by (run_id, key, step, seq): one b-tree to insert into (on SQLite,
-# no rowid table beside it), and a metric's history reads as one contiguous range. `seq`
-# numbers a run's points in logging order, so the same step may be logged twice.
-# Non-finite values are stored as NULL with a `flag` (nan, inf, -inf): SQLite turns NaN into
-# NULL anyway, and a flag keeps the point instead of silently dropping it. `ts` is epoch
-# seconds: a float costs nothing to produce inside a training loop.
+# Every point. Non-finite values are stored as NULL with a `flag` (nan, inf, -inf): SQLite
+# turns NaN into NULL anyway, and a flag keeps the point instead of silently dropping it.
+# `ts` is epoch seconds: a float costs nothing to produce inside a training loop.
 run_metrics = Table(
     "run_metrics",
     metadata,
-    Column("run_id", String(32), primary_key=True),
-    Column("key", String(250), primary_key=True),
-    Column("step", BigInteger, primary_key=True),
-    Column("seq", BigInteger, primary_key=True),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("step", BigInteger, nullable=False),
     Column("value", Float, nullable=True),
     Column("ts", Float, nullable=False),
     Column("flag", String(8), nullable=True),
-    sqlite_with_rowid=False,
+    Index("ix_run_metrics_run_id_key_step", "run_id", "key", "step"),
 )
 
 # The latest point of each metric of each run, upserted on every flush, so filtering and
@@ -236,8 +231,7 @@ run_latest_metrics = Table(
     Column("step", BigInteger, nullable=False),
     Column("ts", Float, nullable=False),
     Column("flag", String(8), nullable=True),
-    Index("ix_run_latest_metrics_key_value_run_id", "key", "value", "run_id"),
-    sqlite_with_rowid=False,
+    Index("ix_run_latest_metrics_key_value", "key", "value"),
 )
 
 run_tags = Table(
@@ -246,8 +240,7 @@ run_tags = Table(
     Column("run_id", String(32), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", String(500), nullable=False),
-    Index("ix_run_tags_key_value_run_id", "key", "value", "run_id"),
-    sqlite_with_rowid=False,
+    Index("ix_run_tags_key_value", "key", "value"),
 )
 
 run_datasets = Table(
@@ -258,10 +251,8 @@ run_datasets = Table(
     Column("ref", String(160), nullable=True),  # name@vN as given
     Column("name", String(128), nullable=True),
     Column("data_class", String(32), nullable=False),
-    Index("ix_run_datasets_dataset_id_run_id", "dataset_id", "run_id"),
-    Index("ix_run_datasets_ref_run_id", "ref", "run_id"),
-    Index("ix_run_datasets_name_run_id", "name", "run_id"),
-    sqlite_with_rowid=False,
+    Index("ix_run_datasets_dataset_id", "dataset_id"),
+    Index("ix_run_datasets_name", "name"),
 )
 
 # --- model registry --------------------------------------------------------------------------
@@ -341,4 +332,70 @@ model_alias_history = Table(
     Column("evidence_id", String(32), nullable=True),
     Column("approval_id", String(32), nullable=True),
     Index("ix_model_alias_history_name_zone", "name", "zone"),
+)
+
+# --- jobs ---------------------------------------------------------------------------------
+# A job row holds its resolved spec and state; each attempt has a row with its cause and
+# metering (wall, CPU, peak memory): the input to the cost ledger.
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("submitted_by", String(128), nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("executor", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | succeeded | failed | timed_out | cancelled | lost
+    Column("spec", JSON, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("spec_path", Text, nullable=False),
+    Column("spec_commit", String(64), nullable=True),
+    Column("code_commit", String(64), nullable=True),
+    Column("code_dirty", Boolean, nullable=True),
+    Column("promotable", Boolean, nullable=False),
+    Column("run_id", String(32), nullable=True),
+    Column("sweep_id", String(32), nullable=True),
+    Column("datasets", JSON, nullable=False),
+    Column("data_class", String(32), nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("resources", JSON, nullable=False),
+    Column("deadline_seconds", Float, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("started_at", Timestamp, nullable=True),
+    Column("ended_at", Timestamp, nullable=True),
+    Column("deadline_at", Timestamp, nullable=True),
+    Column("cancel_requested_at", Timestamp, nullable=True),
+    Column("warned_at", Timestamp, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("runner_host", String(255), nullable=False),
+    Column("runner_pid", Integer, nullable=True),
+    Index("ix_jobs_status_zone", "status", "zone"),
+    Index("ix_jobs_owner", "owner"),
+    Index("ix_jobs_created_at", "created_at"),
+    Index("ix_jobs_sweep_id", "sweep_id"),
+)
+
+job_attempts = Table(
+    "job_attempts",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("n", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("exit_code", Integer, nullable=True),
+    Column("signal", Integer, nullable=True),
+    Column("exception", String(128), nullable=True),
+    Column("started_at", Timestamp, nullable=False),
+    Column("ended_at", Timestamp, nullable=True),
+    Column("start_latency_seconds", Float, nullable=True),
+    Column("wall_seconds", Float, nullable=False),
+    Column("cpu_seconds", Float, nullable=False),
+    Column("peak_rss_bytes", BigInteger, nullable=False),
+    Column("log_digest", String(64), nullable=True),
+    Column("log_size", BigInteger, nullable=False),
+    Column("host", String(255), nullable=False),
 )
