@@ -162,7 +162,8 @@ artifact_refs = Table(
 
 # --- runs ---------------------------------------------------------------------------------
 # Laid out for search: a run's params, latest metrics and tags sit in narrow key/value tables
-# indexed on (key, value), so "lr=0.01 and auc>0.8, best auc first" is one indexed join.
+# clustered by (run_id, key) (no rowid on SQLite) and indexed on (key, value, run_id), so
+# "lr=0.01 and auc>0.8, best auc first" is one join answered from the indexes alone.
 
 runs = Table(
     "runs",
@@ -200,24 +201,28 @@ run_params = Table(
     Column("value", Text, nullable=False),
     Column("value_key", String(200), nullable=False),
     Column("value_num", Float, nullable=True),
-    Index("ix_run_params_key_value_key", "key", "value_key"),
-    Index("ix_run_params_key_value_num", "key", "value_num"),
+    Index("ix_run_params_key_value_key_run_id", "key", "value_key", "run_id"),
+    Index("ix_run_params_key_value_num_run_id", "key", "value_num", "run_id"),
+    sqlite_with_rowid=False,
 )
 
-# Every point. Non-finite values are stored as NULL with a `flag` (nan, inf, -inf): SQLite
-# turns NaN into NULL anyway, and a flag keeps the point instead of silently dropping it.
-# `ts` is epoch seconds: a float costs nothing to produce inside a training loop.
+# Every point, clustered by (run_id, key, step, seq): one b-tree to insert into (on SQLite,
+# no rowid table beside it), and a metric's history reads as one contiguous range. `seq`
+# numbers a run's points in logging order, so the same step may be logged twice.
+# Non-finite values are stored as NULL with a `flag` (nan, inf, -inf): SQLite turns NaN into
+# NULL anyway, and a flag keeps the point instead of silently dropping it. `ts` is epoch
+# seconds: a float costs nothing to produce inside a training loop.
 run_metrics = Table(
     "run_metrics",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("run_id", String(32), nullable=False),
-    Column("key", String(250), nullable=False),
-    Column("step", BigInteger, nullable=False),
+    Column("run_id", String(32), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("step", BigInteger, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
     Column("value", Float, nullable=True),
     Column("ts", Float, nullable=False),
     Column("flag", String(8), nullable=True),
-    Index("ix_run_metrics_run_id_key_step", "run_id", "key", "step"),
+    sqlite_with_rowid=False,
 )
 
 # The latest point of each metric of each run, upserted on every flush, so filtering and
@@ -231,7 +236,8 @@ run_latest_metrics = Table(
     Column("step", BigInteger, nullable=False),
     Column("ts", Float, nullable=False),
     Column("flag", String(8), nullable=True),
-    Index("ix_run_latest_metrics_key_value", "key", "value"),
+    Index("ix_run_latest_metrics_key_value_run_id", "key", "value", "run_id"),
+    sqlite_with_rowid=False,
 )
 
 run_tags = Table(
@@ -240,7 +246,8 @@ run_tags = Table(
     Column("run_id", String(32), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", String(500), nullable=False),
-    Index("ix_run_tags_key_value", "key", "value"),
+    Index("ix_run_tags_key_value_run_id", "key", "value", "run_id"),
+    sqlite_with_rowid=False,
 )
 
 run_datasets = Table(
@@ -251,8 +258,10 @@ run_datasets = Table(
     Column("ref", String(160), nullable=True),  # name@vN as given
     Column("name", String(128), nullable=True),
     Column("data_class", String(32), nullable=False),
-    Index("ix_run_datasets_dataset_id", "dataset_id"),
-    Index("ix_run_datasets_name", "name"),
+    Index("ix_run_datasets_dataset_id_run_id", "dataset_id", "run_id"),
+    Index("ix_run_datasets_ref_run_id", "ref", "run_id"),
+    Index("ix_run_datasets_name_run_id", "name", "run_id"),
+    sqlite_with_rowid=False,
 )
 
 # --- model registry --------------------------------------------------------------------------
