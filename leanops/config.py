@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from leanops.cost.prices import PriceTable
 from leanops.errors import ConfigError
 from leanops.zones import Zone, ZoneRules, default_zone_rules
 
@@ -82,10 +84,19 @@ def _seconds(value: Any) -> float:
 DurationSeconds = Annotated[float, BeforeValidator(_seconds)]
 
 
+def _memory(value: Any) -> Any:
+    from leanops.jobs.spec import memory_bytes
+
+    return None if value is None else memory_bytes(value)
+
+
 class ZoneQuota(BaseModel, extra="forbid"):
     max_deadline: DurationSeconds = Field(7200.0, description="Longest deadline a job may declare (seconds, or 2h)")
     max_concurrent_jobs: int = Field(4, ge=1, description="Jobs running at once in the zone")
     max_sweep_trials: int = Field(20, ge=1, description="Trials one sweep may fan out")
+    max_cpu: float | None = Field(16.0, gt=0, description="CPU cores one job may declare (null: no limit)")
+    max_memory: Annotated[int | None, BeforeValidator(_memory)] = Field(64 * 2**30, description="Memory one job may declare (64Gi)")
+    max_gpu: int | None = Field(1, ge=0, description="GPUs one job may declare")
 
 
 def default_quotas() -> dict[Zone, ZoneQuota]:
@@ -122,6 +133,37 @@ class NotifySettings(BaseModel, extra="forbid"):
         return [check_sink(v) for v in value]
 
 
+class InitialBudget(BaseModel, extra="forbid"):
+    zone: Zone
+    project: str | None = Field(None, description="Only spend tagged with this project; unset: the whole zone")
+    monthly: Decimal = Field(ge=0, description="Budget per calendar month, in `currency`")
+    owner: str | None = Field(None, description="Who is alerted; default: the project owner")
+    thresholds: list[int] | None = Field(None, description="Percentages that alert; default: budgets.thresholds")
+
+
+class BudgetSettings(BaseModel, extra="forbid"):
+    thresholds: list[int] = Field(default_factory=lambda: [50, 80, 100], description="Alert at these % of actual and forecast spend")
+    forecast_after_days: float = Field(2.0, ge=0, description="No forecast alert before this many days of the month")
+    attribution_tags: list[str] = Field(default_factory=lambda: ["project", "owner", "cost_center"],
+                                        description="Spend lacking one of these is untagged: refused in zones requiring tags, reported elsewhere")
+    default_tags: dict[str, str] = Field(default_factory=dict, description="Tags every ledger entry gets unless it has its own, e.g. cost_center")
+    initial: list[InitialBudget] = Field(default_factory=list, description="Budgets in force until `leanops budget set` replaces them")
+
+
+class NamingSettings(BaseModel, extra="forbid"):
+    dataset: str | None = Field(None, description="Regular expression dataset names must match")
+    job: str | None = Field(None, description="…job names")
+    model: str | None = Field(None, description="…model names")
+    endpoint: str | None = Field(None, description="…serving endpoint names")
+
+    @field_validator("*")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        from leanops.cost.naming import check_pattern
+
+        return None if value is None else check_pattern(value)
+
+
 class Settings(BaseSettings):
     """The effective configuration of one leanops project."""
 
@@ -139,6 +181,10 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     runs: RunSettings = Field(default_factory=RunSettings)
+    currency: str = Field("USD", min_length=1, description="Currency of prices, budgets and the ledger")
+    prices: PriceTable = Field(default_factory=PriceTable)
+    budgets: BudgetSettings = Field(default_factory=BudgetSettings)
+    naming: NamingSettings = Field(default_factory=NamingSettings)
 
     root: Path = Field(Path("."), exclude=True, description="The folder holding leanops.yaml")
     config_file: Path | None = Field(None, exclude=True)

@@ -41,11 +41,11 @@ ACTION_GROUPS: dict[str, list[str]] = {
     ],
     "write": [
         "dataset.register", "run.create", "run.log", "job.run", "job.cancel",
-        "model.register", "model.evaluate",
+        "model.register", "model.evaluate", "cost.record",
     ],
     # Not "write": a developer's sandbox rights must never mint credentials for someone else.
     "credentials": ["token.create", "token.revoke"],
-    "release": ["model.approve", "model.promote", "model.rollback", "deploy"],
+    "release": ["model.approve", "model.promote", "model.rollback", "deploy", "budget.overspend"],
     "admin": [
         "project.init", "user.manage", "policy.exception", "budget.set", "gc.run", "audit.export",
     ],

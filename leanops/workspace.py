@@ -26,6 +26,7 @@ from leanops.users import UserService
 from leanops.zones import Zone
 
 if TYPE_CHECKING:
+    from leanops.cost.service import CostService
     from leanops.jobs import JobService
     from leanops.registry import RegistryService
     from leanops.runs import RunService
@@ -146,6 +147,12 @@ class Workspace:
                           artifacts=self.artifacts, runs=lambda: self.runs,
                           datasets=lambda: getattr(self, "datasets", None), zone_rules=self.settings.zones,
                           cost=lambda: getattr(self, "cost", None))
+
+    @cached_property
+    def cost(self) -> CostService:
+        from leanops.cost.service import CostService
+
+        return CostService(self.guard, self.notifier, self.settings, jobs=lambda: self.jobs, models=lambda: self.models)
 
     # -- project-level operations -------------------------------------------------------
 

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from leanops.adapters.artifacts import (
     CHUNK_SIZE,
@@ -102,3 +103,16 @@ class MemoryArtifactStore:
             return self._blobs[check_digest(digest)]
         except KeyError:
             raise blob_not_found(digest, self.url) from None
+
+
+class RecordingNotifier:
+    """A Notifier that keeps every notice, so tests can assert who was alerted about what, and how often."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send(self, subject: str, body: str, *, severity: str = "info", **fields: Any) -> None:
+        self.sent.append({"subject": subject, "body": body, "severity": severity, **fields})
+
+    def subjects(self) -> list[str]:
+        return [n["subject"] for n in self.sent]

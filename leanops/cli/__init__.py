@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from leanops.cli import audit, jobs, models, policy, project, runs, users
+from leanops.cli import audit, cost, jobs, models, policy, project, runs, users
 from leanops.cli.common import console, state
 from leanops.errors import LeanopsError
 
@@ -40,6 +40,8 @@ app.add_typer(audit.app, name="audit")
 models.register(app)
 app.add_typer(runs.app, name="runs")
 jobs.register(app)
+app.add_typer(cost.budget_app, name="budget")
+app.add_typer(cost.app, name="cost")
 
 
 def main() -> None:

@@ -278,5 +278,4 @@ class JobRunner:
                    **record.metering.model_dump()}
         self.service.record(self.job, "attempt_end", details, write)
         self.service.meter(self.job, record)
-        self.service.metered(self.job, record)
 

@@ -72,7 +72,6 @@ class JobService:
         self.zone_rules = dict(zone_rules or {})
         self._cost = cost or (lambda: None)
         self.on_event = on_event
-        self._cost = cost or (lambda: None)  # the cost ledger: admission before a job, metering after each attempt
         scratch = Path(self.settings.scratch_root).expanduser()
         self.scratch = Scratch(scratch if scratch.is_absolute() else self.root / scratch)
         self._cancels: dict[str, threading.Event] = {}
@@ -235,11 +234,6 @@ class JobService:
         self.notifier.send(subject, body, severity=severity, owner=job.owner, job_id=job.id, job=job.name,
                            zone=job.zone, status=str(job.status))
         self.event(job, "notify", severity=severity, subject=subject)
-
-    def metered(self, job: JobRecord, attempt: AttemptRecord) -> None:
-        """Hand an ended attempt's metering to the cost ledger, if one is wired."""
-        if (cost := self._cost()) is not None:
-            cost.record_attempt(job, attempt)
 
     def event(self, job: JobRecord, kind: str, **data: Any) -> None:
         if self.on_event is not None:

@@ -73,6 +73,12 @@ class SqlUnit:
 
         return SqlJobRepo(self.conn)
 
+    @cached_property
+    def cost(self) -> Any:
+        from leanops.adapters.sql.cost import SqlCostRepo
+
+        return SqlCostRepo(self.conn)
+
 
 class SqlStore:
     """Metadata in a SQL database; schema changes only through Alembic migrations."""

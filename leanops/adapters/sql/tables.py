@@ -408,3 +408,77 @@ job_attempts = Table(
     Column("log_size", BigInteger, nullable=False),
     Column("host", String(255), nullable=False),
 )
+
+# --- cost ---------------------------------------------------------------------------------
+# Money is stored as integer micro-units (1e-6 of the currency), so sums are exact on every
+# backend. The common tags are columns (budgets and reports filter on them); all tags stay in
+# `tags` too. `source` names what was metered and is unique: nothing is charged twice.
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("source", String(255), nullable=False, unique=True),
+    Column("at", Timestamp, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("project", String(128), nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("job_id", String(32), nullable=True),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("currency", String(8), nullable=False),
+    Column("usage", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("refs", JSON, nullable=False),
+    Column("untagged", JSON, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    Index("ix_ledger_zone_at", "zone", "at"),
+    Index("ix_ledger_at", "at"),
+    Index("ix_ledger_job_id", "job_id"),
+    Index("ix_ledger_model", "model"),
+)
+
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("key", String(160), primary_key=True),  # zone/project, '*' for the whole zone
+    Column("zone", String(16), nullable=False),
+    Column("project", String(128), nullable=True),
+    Column("monthly_micros", BigInteger, nullable=False),
+    Column("currency", String(8), nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("thresholds", JSON, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+# Each threshold crossing, once per budget, month, basis and percentage: the alert's memory.
+budget_alerts = Table(
+    "budget_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("budget", String(160), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("basis", String(8), nullable=False),  # actual | forecast
+    Column("percent", Integer, nullable=False),
+    Column("value_micros", BigInteger, nullable=False),
+    Column("limit_micros", BigInteger, nullable=False),
+    Column("fired_at", Timestamp, nullable=False),
+    UniqueConstraint("budget", "period", "basis", "percent"),
+)
+
+# Approved spend past a budget that does not stop work (production): who allowed how much, and why.
+budget_overspends = Table(
+    "budget_overspends",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("budget", String(160), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("amount_micros", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("approved_by", String(128), nullable=False),
+    Column("approved_at", Timestamp, nullable=False),
+    Index("ix_budget_overspends_budget_period", "budget", "period"),
+)
