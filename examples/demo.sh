@@ -42,4 +42,44 @@ leanops audit tail -n 8
 leanops audit verify
 leanops fsck
 
+step "Register a validated dataset: content-addressed, profiled, classified"
+mkdir -p data/v1 data/v2
+cat > data/customers.yaml <<'YAML'
+columns:
+  customer_id: {dtype: int, nullable: false, unique: true}
+  age: {dtype: int, min: 18, max: 110}
+  plan: {dtype: str, allowed: [free, pro, team]}
+  monthly_spend: {dtype: float, min: 0}
+rows: {min: 1}
+YAML
+cat > data/v1/customers.csv <<'CSV'
+customer_id,age,plan,monthly_spend
+1,34,free,0
+2,41,pro,29.5
+3,29,team,99
+4,,pro,29.5
+5,52,free,0
+CSV
+cat > data/v2/customers.csv <<'CSV'
+customer_id,age,plan,monthly_spend,region
+1,34,free,0,eu
+2,41,pro,29.5,us
+3,29,team,99,eu
+4,38,pro,29.5,eu
+5,52,free,0,us
+6,23,team,99,apac
+CSV
+cat > data/broken.csv <<'CSV'
+customer_id,age,plan,monthly_spend
+1,34,free,0
+1,7,gold,-5
+CSV
+leanops data register data/v1/customers.csv --name customers --contract data/customers.yaml
+leanops data register data/v1/customers.csv --name customers   # same bytes: the same snapshot, no new version
+leanops data register data/v2/customers.csv --name customers --contract data/customers.yaml --class internal
+leanops data register data/broken.csv --name customers --contract data/customers.yaml || echo "(refused as expected, exit $?)"
+leanops data list
+leanops data show customers@v1
+leanops data diff customers@v1 customers@v2
+
 step "Done: the demo project lived in $DEMO (removed on exit)"

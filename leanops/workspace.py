@@ -26,6 +26,7 @@ from leanops.users import UserService
 from leanops.zones import Zone
 
 if TYPE_CHECKING:
+    from leanops.datasets import DatasetService
     from leanops.cost.service import CostService
     from leanops.jobs import JobService
     from leanops.registry import RegistryService
@@ -107,6 +108,12 @@ class Workspace:
     @cached_property
     def governance(self) -> Governance:
         return Governance(self.guard)
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        from leanops.datasets import DatasetService
+
+        return DatasetService(self.guard, self.artifacts, allowed_sources=self.settings.data.allowed_sources)
 
     @cached_property
     def models(self) -> RegistryService:

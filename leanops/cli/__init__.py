@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from leanops.cli import audit, cost, jobs, models, policy, project, runs, users
+from leanops.cli import audit, cost, data, jobs, models, policy, project, runs, users
 from leanops.cli.common import console, state
 from leanops.errors import LeanopsError
 
@@ -37,6 +37,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.add_typer(policy.app, name="policy")
 app.add_typer(audit.app, name="audit")
+app.add_typer(data.app, name="data")
 models.register(app)
 app.add_typer(runs.app, name="runs")
 jobs.register(app)

@@ -56,6 +56,12 @@ class SqlUnit:
         return SqlRefRepo(self.conn)
 
     @cached_property
+    def datasets(self) -> Any:
+        from leanops.adapters.sql.datasets import SqlDatasetRepo
+
+        return SqlDatasetRepo(self.conn)
+
+    @cached_property
     def models(self) -> Any:
         from leanops.adapters.sql.registry import SqlModelRepo
 

@@ -482,3 +482,39 @@ budget_overspends = Table(
     Column("approved_at", Timestamp, nullable=False),
     Index("ix_budget_overspends_budget_period", "budget", "period"),
 )
+
+# --- datasets -----------------------------------------------------------------------------
+# One row per content (keyed by its hash, so identical bytes are described once) and one per
+# `name@vN` registration pointing at it.
+
+dataset_snapshots = Table(
+    "dataset_snapshots",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # file | folder
+    Column("format", String(16), nullable=False),  # csv | parquet | files
+    Column("size", BigInteger, nullable=False),
+    Column("rows", BigInteger, nullable=True),
+    Column("files", JSON, nullable=False),
+    Column("profile", JSON, nullable=True),
+    Column("data_class", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("zone", String(16), nullable=False),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("snapshot_id", String(64), nullable=False, index=True),
+    Column("source", Text, nullable=False),
+    Column("contract", JSON, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("zone", String(16), nullable=False),
+    UniqueConstraint("name", "version"),
+    UniqueConstraint("name", "snapshot_id"),
+)
