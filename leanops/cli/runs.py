@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from leanops.cli.common import console, print_json, table, workspace
-from leanops.runs.models import RunStatus
+from leanops.runs.models import RunStatus, param_filter
 
 app = typer.Typer(help="Tracked runs: list, show, compare and validate.", no_args_is_help=True)
 
@@ -35,6 +35,7 @@ def list_runs(
     sort: str | None = typer.Option(None, "--sort", help="metrics.X, params.X, tags.X, start_time, …"),
     desc: bool = typer.Option(False, "--desc", help="Sort descending."),
     limit: int = typer.Option(50, "--limit", "-n"),
+    wide: bool = typer.Option(False, "--wide", help="Show every param column, not only filtered or sorted ones."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Find runs by params, metrics (latest value), tags, status, owner and dataset."""
@@ -43,7 +44,9 @@ def list_runs(
                                dataset=dataset, sort=sort, descending=desc, limit=limit)
     if as_json:
         return print_json(frame.to_dict(orient="records"))
-    shown = LIST_COLUMNS + [c for c in frame.columns if c.startswith(("params.", "metrics."))]
+    named = {f"params.{param_filter(p).key}" for p in param} | {sort or ""}
+    shown = LIST_COLUMNS + [c for c in frame.columns if c.startswith("metrics.")]
+    shown += [c for c in frame.columns if c.startswith("params.") and (wide or c in named)]
     rows = [[_cell(v) if c != "run_id" else str(v)[:12] for c, v in zip(shown, r, strict=True)]
             for r in frame[shown].itertuples(index=False)]
     console.print(table(f"runs ({len(frame)})", shown, rows))

@@ -314,7 +314,7 @@ class RunService:
                 "status": str(rec.status), "owner": rec.owner, "purpose": rec.purpose, "zone": rec.zone,
                 "start_time": rec.start_time, "end_time": rec.end_time, "approval": str(rec.approval),
                 "code_commit": rec.code.commit, "code_dirty": rec.code.dirty,
-                "datasets": ", ".join(d.id for d in rec.datasets), "data_class": rec.data_class,
+                "datasets": ", ".join(d.ref or d.id for d in rec.datasets), "data_class": rec.data_class,
                 "features": ", ".join(rec.features),
                 "python": rec.environment.python if rec.environment else None,
                 "packages_hash": rec.environment.packages_hash[:12] if rec.environment else None,
