@@ -82,4 +82,96 @@ leanops data list
 leanops data show customers@v1
 leanops data diff customers@v1 customers@v2
 
+step "Train a model in a tracked run (bob): datasets, features, code commit and tags recorded"
+git init -q . && git -c user.email=demo@example.com -c user.name=demo commit -q --allow-empty -m "churn model code"
+git remote get-url origin >/dev/null 2>&1 || git remote add origin https://git.example.com/acme/churn.git
+mkdir -p data
+python - <<'PY'
+import numpy as np, pandas as pd
+rng = np.random.default_rng(42)
+n = 400
+frame = pd.DataFrame({"age": rng.integers(18, 80, n), "monthly_spend": rng.gamma(2.0, 20.0, n).round(2)})
+score = (frame.age - 45) / 12 - (frame.monthly_spend - 40) / 25 + rng.normal(0, 0.7, n)
+frame["churned"] = (score > 0).astype(int)
+frame[:300].to_csv("data/churn-train.csv", index=False)
+frame[300:].to_csv("data/churn-holdout.csv", index=False)
+PY
+LEANOPS_USER=bob leanops data register data/churn-train.csv --name churn-train
+LEANOPS_USER=bob leanops data register data/churn-holdout.csv --name churn-holdout
+cat > train.py <<'PY'
+import sys
+import leanops
+from sklearn.linear_model import LogisticRegression
+
+C = float(sys.argv[1])
+ws = leanops.Workspace.from_config()
+train = ws.datasets.load("churn-train@v1")
+X, y = train[["age", "monthly_spend"]], train["churned"]
+with ws.runs.start(f"churn logistic regression C={C}", datasets=["churn-train@v1"], features=list(X.columns),
+                   params={"C": C}, tags={"owner": "bob", "cost_center": "growth"}) as run:
+    model = LogisticRegression(C=C, max_iter=500).fit(X, y)
+    run.log_metric("train_accuracy", model.score(X, y))
+    run.log_model(model, input_example=X)
+print(run.id)
+PY
+RUN1="$(LEANOPS_USER=bob python train.py 1.0)"
+
+step "Register the run as a model version: a manifest with file hashes, lineage to data, code and features"
+LEANOPS_USER=bob leanops models register "$RUN1" --name churn
+leanops models show churn 1
+leanops models lineage churn 1
+
+step "Promotion rules: thresholds on a holdout snapshot, a test command; monitoring config for production"
+mkdir -p models monitoring
+cat > models/churn.yaml <<'YAML'
+owner: growth-team
+evaluation: {dataset: churn-holdout@v1, target: churned}
+thresholds: ["auc >= 0.75", "accuracy >= 0.7", "latency_p95_ms <= 50"]
+test_command: python -c "print('model smoke tests ok')"
+first_release: true
+YAML
+cat > monitoring/churn.yaml <<'YAML'
+drift: {features: [age, monthly_spend], threshold: 0.2}
+YAML
+
+step "Evidence for staging, collected automatically; promotion is an approver's release action"
+LEANOPS_USER=bob leanops models evaluate churn 1 --zone staging
+LEANOPS_USER=bob leanops promote churn 1 --to staging --reason "holdout looks good" || echo "(refused as expected, exit $?)"
+LEANOPS_USER=carol leanops promote churn 1 --to staging --reason "holdout looks good"
+
+step "Production: evidence, a four-eyes approval, then the promotion"
+LEANOPS_USER=carol leanops models evaluate churn 1 --zone production
+LEANOPS_USER=carol leanops promote churn 1 --to production --reason "ship it" || echo "(refused as expected: no approval yet, exit $?)"
+LEANOPS_USER=bob leanops models approve churn 1 --zone production --reason "my own model" || echo "(refused as expected: self-approval, exit $?)"
+LEANOPS_USER=carol leanops models approve churn 1 --zone production --reason "holdout metrics and tests pass; monitoring configured"
+LEANOPS_USER=carol leanops promote churn 1 --to production --reason "first release"
+
+step "Rollback is a documented action: with no earlier approved version it says so"
+LEANOPS_USER=carol leanops rollback churn --zone production --reason "drill" || echo "(refused as expected, exit $?)"
+
+step "Version 2 ships, misbehaves, and is rolled back in one command"
+RUN2="$(LEANOPS_USER=bob python train.py 0.05)"
+LEANOPS_USER=bob leanops models register "$RUN2" --name churn
+LEANOPS_USER=carol leanops models evaluate churn 2 --zone production
+LEANOPS_USER=carol leanops models approve churn 2 --zone production --reason "retrained with stronger regularisation"
+LEANOPS_USER=carol leanops promote churn 2 --to production --reason "v2 release"
+LEANOPS_USER=carol leanops rollback churn --zone production --reason "p95 latency alert after the v2 release"
+leanops models history churn
+leanops models lineage churn 2
+
+step "Cost: budgets with owners, a hard sandbox ceiling, an estimate before running, the weekly review"
+leanops budget set --zone sandbox --monthly 50 --owner alice
+leanops budget set --zone production --monthly 500 --owner carol
+if [ -f jobs/train.yaml ]; then
+  leanops cost estimate jobs/train.yaml
+  leanops budget set --zone sandbox --monthly 0.0001 --owner alice   # nearly spent: the next job cannot fit
+  LEANOPS_USER=bob leanops jobs run jobs/train.yaml || echo "(refused before it started, exit $?)"
+  leanops budget set --zone sandbox --monthly 50 --owner alice       # raised by an admin, audited
+fi
+leanops budget list
+leanops cost report --week
+leanops cost report --week --by tag:cost_center --format markdown
+leanops cost unit churn
+leanops audit tail -n 3
+
 step "Done: the demo project lived in $DEMO (removed on exit)"

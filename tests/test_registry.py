@@ -12,12 +12,40 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leanops.errors import ConfigError, Conflict, IncompleteMetadata, IntegrityError, NotFound, PolicyDenied, ValidationError
+from leanops.errors import (
+    ConfigError,
+    Conflict,
+    IncompleteMetadata,
+    IntegrityError,
+    NotFound,
+    PolicyDenied,
+    ValidationError,
+)
 from leanops.identity import PrincipalKind
 from leanops.policy import Role
-from leanops.registry import AliasMove, Check, Evidence, EvidenceItem, Requirement, previous_approved, serving_stack
-from leanops.registry.evaluation import compute_metrics, latency_p95_ms, monitoring_config, run_test_command
-from leanops.registry.rules import EvaluationSpec, PromotionRules, evaluate_thresholds, evidence_gaps, load_rules, served_intervals
+from leanops.registry import (
+    AliasMove,
+    Check,
+    Evidence,
+    EvidenceItem,
+    Requirement,
+    previous_approved,
+    serving_stack,
+)
+from leanops.registry.evaluation import (
+    compute_metrics,
+    latency_p95_ms,
+    monitoring_config,
+    run_test_command,
+)
+from leanops.registry.rules import (
+    EvaluationSpec,
+    PromotionRules,
+    evaluate_thresholds,
+    evidence_gaps,
+    load_rules,
+    served_intervals,
+)
 from leanops.zones import Zone, default_zone_rules
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -355,15 +383,65 @@ def test_hash_mismatched_artifact_cannot_be_promoted(team) -> None:  # noqa: ANN
     assert team.admin.models.aliases("churn") == []
 
 
+JOB_ENTRYPOINT = """\
+from leanops.jobs import context
+from leanops.workspace import Workspace
+
+
+def main(C: float = 1.0) -> dict[str, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    ctx = context()
+    train = ctx.load_dataset()
+    x, y = train[["age", "spend"]], train["label"]
+    model = LogisticRegression(C=C).fit(x, y)
+    ws = Workspace.from_config(ctx.root)
+    ws.runs.log_model(ws.runs.get(ctx.run_id), model, input_example=x)
+    return {"train_accuracy": model.score(x, y)}
+"""
+
+
+@pytest.mark.xfail(strict=True, raises=IncompleteMetadata, reason=(
+    "the job runner ends its run from its own in-memory record, which does not see the model the "
+    "entrypoint logged from the job process, so the run ends incomplete (missing: artifacts)"))
 def test_lineage_is_complete_for_a_version_made_by_a_job_run(team) -> None:  # noqa: ANN001
-    # A job's run carries what the job knows: its id, its spec's datasets, features and commit.
-    run_id = train(team.bob, team, tags={"owner": "bob", "cost_center": "ml", "job_id": "job-42"})
+    write(team.root / "train_entry.py", JOB_ENTRYPOINT)
+    spec = write(team.root / "jobs" / "train.yaml", """\
+name: train-churn
+entrypoint: train_entry:main
+owner: bob
+deadline: 120
+params: {C: 0.5}
+datasets: [train@v1]
+features: [age, spend]
+tags: {cost_center: ml}
+""")
+    git(team.root, "add", "train_entry.py", "jobs")
+    git(team.root, "commit", "-q", "-m", "training job")
+    job = team.bob.jobs.run(spec)
+    assert str(job.status) == "succeeded" and job.run_id, job.reason
+    run_id = job.run_id
+    mv = team.bob.models.register(run_id, "churn")
+    report = team.admin.models.lineage("churn", mv.version)
+    lin = report.model.lineage
+    assert lin.missing() == [] and lin.job_id == job.id and lin.run_id == run_id
+    assert [d.ref for d in lin.datasets] == ["train@v1"] and lin.features == ["age", "spend"]
+    assert (lin.code.commit, lin.code.remote) == (git(team.root, "rev-parse", "HEAD"), "https://git.example.com/churn.git")
+    assert report.run["params"]["C"] == "0.5" and report.run["metrics"]["train_accuracy"] > 0.5
+
+
+def test_lineage_of_a_run_carrying_a_job_id(team) -> None:  # noqa: ANN001
+    # What a job's run carries (leanops.job_id, datasets, features, commit), made directly.
+    run_id = train(team.bob, team, tags={"owner": "bob", "cost_center": "ml", "leanops.job_id": "job-42"})
     team.bob.models.register(run_id, "churn")
     report = team.admin.models.lineage("churn", 1)
     lin = report.model.lineage
     assert lin.missing() == [] and lin.job_id == "job-42" and lin.run_id == run_id
     assert (lin.code.commit, lin.code.remote) == (team.commit, "https://git.example.com/churn.git")
     assert report.run["status"] == "finished" and report.run["metrics"]["train_accuracy"] > 0.5
+    unpromotable = train(team.bob, team, tags={"owner": "bob", "cost_center": "ml", "leanops.promotable": "false"})
+    with pytest.raises(Conflict, match="uncommitted changes"):
+        team.bob.models.register(unpromotable, "churn")
 
 
 def test_rollback_by_a_service_account_with_the_approver_role(team, as_user) -> None:  # noqa: ANN001

@@ -75,10 +75,10 @@ def show(name: str, version: str = typer.Argument("latest", help="3, v3, latest,
     sig = mv.manifest.signature
     inputs = (", ".join(f"{c.name}:{c.dtype}" for c in sig.inputs) if isinstance(sig.inputs, list)
               else f"{sig.inputs.dtype}{sig.inputs.shape}") if sig else "-"
-    facts = [["version", mv.ref], ["run", mv.run_id], ["owner", mv.owner], ["created", f"{_when(mv.created_at)} by {mv.created_by}"],
-             ["flavor", mv.manifest.flavor], ["inputs", inputs],
+    facts = [["version", mv.ref], ["run", mv.run_id], ["owner", mv.owner],
+             ["created", f"{_when(mv.created_at)} by {mv.created_by}"], ["flavor", mv.manifest.flavor], ["inputs", inputs],
              ["outputs", f"{sig.outputs.dtype}{sig.outputs.shape}" if sig else "-"],
-             ["serving", ", ".join(map(str, report.serving)) or "-"], ["description", mv.description]]
+             ["serving", ", ".join(map(str, report.serving)) or "-"], ["description", escape(mv.description)]]
     facts += [[f"file {f.path}", f"sha256:{f.digest} ({f.size} bytes)"] for f in mv.manifest.files]
     facts += [[f"approved for {a.zone}", escape(f"{a.approver} at {_when(a.approved_at)}: {a.reason}")]
               for a in report.approvals]
@@ -99,18 +99,21 @@ def lineage(name: str, version: str = typer.Argument("latest", help="3, v3, late
 def lineage_tree(report: LineageReport) -> Tree:
     mv, lin, run = report.model, report.model.lineage, report.run
     serving = f" [green]serving {', '.join(map(str, report.serving))}[/]" if report.serving else ""
-    tree = Tree(f"[bold]{mv.ref}[/] ({mv.manifest.flavor}, registered {_when(mv.created_at)} by {mv.created_by}){serving}")
+    made = f"{mv.manifest.flavor}, registered {_when(mv.created_at)} by {mv.created_by}"
+    tree = Tree(f"[bold]{mv.ref}[/] ({made}){serving}")
     node = tree.add(escape(f"run {run['id']} [{run['status']}] by {run['owner']}: {run['purpose']}"))
     if lin.job_id:
         node.add(f"job {lin.job_id}")
     data = node.add("datasets")
     for d in lin.datasets:
         data.add(f"{d.ref or '?'}  snapshot {d.id[:12]}  ({d.data_class})")
-    dirty = " (dirty)" if lin.code.dirty else ""
-    node.add(f"code {lin.code.commit or '-'}{dirty} {lin.code.remote or ''}".rstrip())
+    code = node.add(f"code {lin.code.commit or '-'}{' (uncommitted changes)' if lin.code.dirty else ''}")
+    if lin.code.remote:
+        code.add(f"remote {lin.code.remote}")
     node.add(f"features {', '.join(lin.features) or '-'}")
     if lin.environment:
-        node.add(f"environment Python {lin.environment.get('python')}, packages {str(lin.environment.get('packages_hash'))[:12]}")
+        env = lin.environment
+        node.add(f"environment Python {env.get('python')}, packages {str(env.get('packages_hash'))[:12]}")
     if run.get("metrics"):
         node.add("metrics " + ", ".join(f"{k}={v:.4g}" for k, v in run["metrics"].items()))
     parents = tree.add("parents") if report.ancestors else None

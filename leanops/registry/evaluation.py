@@ -79,7 +79,9 @@ def _call(predict: Callable[[Any], Any], features: Any) -> Any:
     try:
         return predict(features)
     except Exception as exc:  # noqa: BLE001 - any failure means the model cannot score this data
-        raise ValidationError(f"The model failed to predict on the evaluation data: {type(exc).__name__}: {exc}.") from None
+        raise ValidationError(
+            f"The model failed to predict on the evaluation data: {type(exc).__name__}: {exc}."
+        ) from None
 
 
 def _quality(model: Any, features: Any, y_true: Any, y_pred: Any, wanted: set[str]) -> dict[str, float]:
@@ -188,19 +190,22 @@ def _text(value: str | bytes | None) -> str:
 
 
 def _tail(text: str) -> str:
-    return text if len(text) <= OUTPUT_LIMIT else f"[… {len(text) - OUTPUT_LIMIT} characters cut]\n" + text[-OUTPUT_LIMIT:]
+    if len(text) <= OUTPUT_LIMIT:
+        return text
+    return f"[… {len(text) - OUTPUT_LIMIT} characters cut]\n" + text[-OUTPUT_LIMIT:]
 
 
 def monitoring_config(root: Path, name: str, rules: PromotionRules) -> tuple[bool, dict[str, Any]]:
     """Monitoring readiness: `monitoring/<name>.yaml` exists and parses to a non-empty mapping,
     or the rules carry a non-empty `monitoring:` section."""
-    path = root / MONITORING_DIR / f"{name}.yaml"
+    shown = f"{MONITORING_DIR}/{name}.yaml"
+    path = root / shown
     if path.is_file():
         try:
             data = read_yaml(path)
         except ConfigError as exc:
-            return False, {"source": str(path), "error": exc.message}
-        return bool(data), {"source": str(path), "keys": sorted(map(str, data))}
+            return False, {"source": shown, "error": exc.message}
+        return bool(data), {"source": shown, "keys": sorted(map(str, data))}
     if rules.monitoring:
         return True, {"source": "rules: monitoring", "keys": sorted(map(str, rules.monitoring))}
-    return False, {"source": None, "looked_for": [str(path), "rules: monitoring"]}
+    return False, {"source": None, "looked_for": [shown, "rules: monitoring"]}

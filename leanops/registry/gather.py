@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from leanops.errors import LeanopsError
 from leanops.registry.evaluation import compute_metrics, monitoring_config, run_test_command
 from leanops.registry.models import Check, EvidenceItem, ModelVersion, Requirement
+from leanops.registry.package import verify_package
 from leanops.registry.rules import PromotionRules, Threshold, evaluate_thresholds, previous_approved
 from leanops.zones import Zone
 
@@ -45,14 +46,14 @@ def metadata_item(svc: RegistryService, run: RunRecord, zone: Zone) -> EvidenceI
     problems = [f"lacks {', '.join(missing)}"] if missing else []
     problems += [f"lacks the {zone} tag(s) {', '.join(tags)}"] if tags else []
     return EvidenceItem(check=Check.METADATA, name="metadata", passed=ok,
-                        detail="run metadata complete" if ok else f"run {run.id}: " + "; ".join(problems or [str(run.status)]),
+                        detail="run metadata complete" if ok else f"run {run.id}: " + "; ".join(problems or [run.status]),
                         data={"run_id": run.id, "status": str(run.status), "missing": missing, "missing_tags": tags})
 
 
 def integrity_item(svc: RegistryService, mv: ModelVersion) -> EvidenceItem:
     data = {"files": {f.path: f.digest for f in mv.manifest.files}}
     try:
-        svc._verify_files(mv.manifest.files, mv.ref)
+        verify_package(svc.artifacts, mv.manifest.files, mv.ref)
     except LeanopsError as exc:
         return EvidenceItem(check=Check.INTEGRITY, name="integrity", passed=False, detail=exc.message, data=data)
     return EvidenceItem(check=Check.INTEGRITY, name="integrity", passed=True,

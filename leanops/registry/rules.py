@@ -107,7 +107,8 @@ class EvaluationSpec(BaseModel, extra="forbid"):
 
 class ZoneRequirements(BaseModel, extra="forbid"):
     requires: list[Check] | None = Field(None, description="Checks this zone demands; default per zone")
-    thresholds: list[ThresholdField] = Field(default_factory=list, description="Added to, or replacing, the model-wide ones")
+    thresholds: list[ThresholdField] = Field(default_factory=list,
+                                             description="Added to, or replacing, the model-wide ones")
 
 
 class PromotionRules(BaseModel, extra="forbid"):
@@ -214,7 +215,8 @@ def evidence_gaps(evidence: Evidence | None, requirement: Requirement) -> list[s
     Judged against the requirement now in force, so evidence gathered under laxer rules no
     longer counts once the rules tighten."""
     if evidence is None:
-        return [f"no evidence for {requirement.zone}: run `leanops models evaluate NAME VERSION --zone {requirement.zone}`"]
+        zone = requirement.zone
+        return [f"no evidence for {zone}: run `leanops models evaluate NAME VERSION --zone {zone}`"]
     if evidence.zone != requirement.zone:
         return [f"evidence {evidence.id} is for {evidence.zone}, not {requirement.zone}"]
     gaps: list[str] = []

@@ -8,7 +8,6 @@ rollback: a version whose bytes changed can never start serving.
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from leanops.artifacts import ArtifactRef
 from leanops.config import Settings
-from leanops.errors import Conflict, IntegrityError, LeanopsError, NotFound, ValidationError
-from leanops.flavors import MANIFEST_FILE, ModelManifest, load_model
+from leanops.errors import Conflict, LeanopsError, NotFound, ValidationError
 from leanops.guard import Guard
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore, Clock
@@ -32,7 +30,6 @@ from leanops.registry.models import (
     History,
     Lineage,
     LineageReport,
-    Manifest,
     ModelVersion,
     PackageFile,
     Requirement,
@@ -40,6 +37,7 @@ from leanops.registry.models import (
     parse_version,
     promotion_zone,
 )
+from leanops.registry.package import load_package, read_manifest, verify_package
 from leanops.registry.rules import (
     PromotionRules,
     evidence_gaps,
@@ -54,7 +52,8 @@ if TYPE_CHECKING:
     from leanops.runs import RunRecord, RunService
 
 MODELS_PREFIX = "models/"  # where `run.log_model` puts a package among the run's artifacts
-JOB_TAGS = ("leanops.job", "job_id", "job")
+JOB_TAGS = ("leanops.job_id", "job_id")  # where a job's run names its job
+UNPROMOTABLE_TAG = "leanops.promotable"  # "false" on runs of jobs started from uncommitted code
 
 
 class RegistryService:
@@ -80,20 +79,24 @@ class RegistryService:
         """
         check_model_name(name)
         run = self.runs.require_candidate(run_id)
+        if run.tags.get(UNPROMOTABLE_TAG) == "false":
+            raise Conflict(f"Run {run_id} came from a job started with uncommitted changes; it can never be released.",
+                           hint="Commit the spec and code, run the job again, and register that run.")
         prefix = f"{MODELS_PREFIX}{model}/"
         refs = [r for r in self.runs.artifacts_of(run_id) if r.name.startswith(prefix)]
         if not refs:
             raise NotFound(f"Run {run_id} has no model named {model!r}.",
                            hint="Log one in the run with run.log_model(model, input_example=X).")
         files = [PackageFile(path=r.name.removeprefix(prefix), digest=r.digest, size=r.size) for r in refs]
-        self._verify_files(files, f"run {run_id}")
-        manifest = _manifest(self.artifacts, files, run_id)
+        verify_package(self.artifacts, files, f"run {run_id}")
+        manifest = read_manifest(self.artifacts, files, run_id)
         with self.guard.store.transaction() as unit:
             expected = unit.models.max_version(name) + 1
             taken = next((v for v in unit.models.list_versions(name) if v.run_id == run_id), None)
             parent_version = self._parent(unit, name, parent, expected)
         if taken is not None:
-            raise Conflict(f"Run {run_id} is already {taken.ref}.", hint=f"`leanops models show {name} {taken.version}`.")
+            raise Conflict(f"Run {run_id} is already {taken.ref}.",
+                           hint=f"`leanops models show {name} {taken.version}`.")
         lineage = self._lineage(run, parent_version)
         zone = Zone(run.zone)
         resource = Resource(type="ModelVersion", id=f"{name}/{expected}", owner=run.owner,
@@ -131,7 +134,8 @@ class RegistryService:
             datasets=[DatasetLink(id=d.id, ref=self._dataset_ref(d.id), data_class=d.data_class) for d in run.datasets],
             code=CodeLink(commit=run.code.commit, dirty=run.code.dirty, remote=run.code.remote),
             features=list(run.features),
-            environment={"python": env.python, "platform": env.platform, "packages_hash": env.packages_hash} if env else {},
+            environment=({"python": env.python, "platform": env.platform, "packages_hash": env.packages_hash}
+                         if env else {}),
             parent=parent,
         )
 
@@ -237,15 +241,12 @@ class RegistryService:
         return self._load(self.get(name, version), trusted)
 
     def _load(self, mv: ModelVersion, trusted: Iterable[str] = ()) -> Any:
-        with tempfile.TemporaryDirectory(prefix="leanops-model-") as tmp:
-            for f in mv.manifest.files:
-                self.artifacts.get_file(f.digest, Path(tmp) / f.path)
-            return load_model(Path(tmp), mv.manifest.package, trusted=trusted)
+        return load_package(self.artifacts, mv.manifest, trusted)
 
     def verify(self, name: str, version: int | str) -> ModelVersion:
         """Re-hash every file of a version's package (`IntegrityError` on a mismatch)."""
         mv = self.get(name, version)
-        self._verify_files(mv.manifest.files, mv.ref)
+        verify_package(self.artifacts, mv.manifest.files, mv.ref)
         return mv
 
     # -- evidence and approval ------------------------------------------------------------
@@ -295,9 +296,7 @@ class RegistryService:
         with self.guard.act("model.approve", self._resource(mv), zone=zone, context=context, details=details) as unit:
             gaps = evidence_gaps(evidence, self._requirement(mv.name, zone, evidence))
             if gaps:
-                raise Conflict(f"Cannot approve {mv.ref} for {zone}: its evidence does not pass:\n  - " + "\n  - ".join(gaps),
-                               hint=f"Fix what failed, then `leanops models evaluate {mv.name} {mv.version} --zone {zone}`.",
-                               gaps=gaps)
+                raise _refused("approve", mv, zone, gaps)
             assert evidence is not None
             mine = [a for a in unit.models.approvals(mv.name, mv.version, zone)
                     if a.approver == self.guard.actor.name and a.evidence_id == evidence.id]
@@ -332,9 +331,8 @@ class RegistryService:
         self._require("model.promote", self._resource(mv), zone, context, details)
         gaps = evidence_gaps(evidence, self._requirement(mv.name, zone, evidence))
         if gaps:
-            raise Conflict(f"Cannot promote {mv.ref} to {zone}: its evidence does not pass:\n  - " + "\n  - ".join(gaps),
-                           hint=f"`leanops models evaluate {mv.name} {mv.version} --zone {zone}` gathers it.", gaps=gaps)
-        self._verify_files(mv.manifest.files, mv.ref)
+            raise _refused("promote", mv, zone, gaps)
+        verify_package(self.artifacts, mv.manifest.files, mv.ref)
         with self.guard.act("model.promote", self._resource(mv), zone=zone, context=context, details=details) as unit:
             current = unit.models.get_alias(mv.name, zone)
             if current is not None and current.version == mv.version:
@@ -373,13 +371,14 @@ class RegistryService:
                 current=current.version,
             )
         mv = self.get(name, target)
-        self._verify_files(mv.manifest.files, mv.ref)
+        verify_package(self.artifacts, mv.manifest.files, mv.ref)
         context = {"approved": target in approved}
         details: dict[str, Any] = {"zone": str(zone), "version": target, "previous": current.version, "reason": reason}
         with self.guard.act("model.rollback", self._resource(mv), zone=zone, context=context, details=details) as unit:
             now_serving = unit.models.get_alias(name, zone)
             if now_serving is None or now_serving.version != current.version:
-                raise Conflict(f"{zone} of {name} changed while rolling back.", hint="Look at `leanops models history` and retry.")
+                raise Conflict(f"{zone} of {name} changed while rolling back.",
+                               hint="Look at `leanops models history` and retry.")
             return self._move(unit, mv, zone, "rollback", now_serving, reason, None, None)
 
     def _move(self, unit: Any, mv: ModelVersion, zone: Zone, action: str, current: Alias | None, reason: str,
@@ -454,30 +453,13 @@ class RegistryService:
         except ValueError:
             return str(path)
 
-    def _verify_files(self, files: Iterable[PackageFile], what: str) -> None:
-        for f in files:
-            try:
-                self.artifacts.verify(f.digest)
-            except IntegrityError as exc:
-                raise IntegrityError(
-                    f"The package of {what} is damaged: {f.path} no longer matches its hash ({exc.message})",
-                    hint="It cannot be registered, promoted or rolled back to; `leanops fsck` lists all damage.",
-                    file=f.path, digest=f.digest,
-                ) from None
-            except NotFound:
-                raise IntegrityError(f"The package of {what} is incomplete: {f.path} is missing from the artifact store.",
-                                     hint="`leanops fsck` lists all damage.", file=f.path, digest=f.digest) from None
 
-
-def _manifest(artifacts: ArtifactStore, files: list[PackageFile], run_id: str) -> Manifest:
-    entry = next((f for f in files if f.path == MANIFEST_FILE), None)
-    if entry is None:
-        raise IntegrityError(f"The model of run {run_id} has no {MANIFEST_FILE}; it was not logged with run.log_model.")
-    try:
-        package = ModelManifest.model_validate_json(artifacts.get_bytes(entry.digest))
-    except ValueError as exc:
-        raise IntegrityError(f"The model manifest of run {run_id} is not valid: {exc}.") from None
-    return Manifest(flavor=package.flavor, signature=package.signature, files=files, package=package)
+def _refused(verb: str, mv: ModelVersion, zone: Zone, gaps: list[str]) -> Conflict:
+    return Conflict(
+        f"Cannot {verb} {mv.ref} for {zone}: its evidence does not pass:\n  - " + "\n  - ".join(gaps),
+        hint=f"Fix what failed, then `leanops models evaluate {mv.name} {mv.version} --zone {zone}`.",
+        gaps=gaps,
+    )
 
 
 def _metadata_ok(evidence: Evidence | None) -> bool:
