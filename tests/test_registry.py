@@ -381,6 +381,13 @@ def test_hash_mismatched_artifact_cannot_be_promoted(team) -> None:  # noqa: ANN
     ev = team.bob.models.evaluate("churn", 1, "staging")
     assert {i.name: i.passed for i in ev.items}["integrity"] is False and not ev.passed
     assert team.admin.models.aliases("churn") == []
+    # Damage is caught at registration too.
+    run_id = train(team.bob, team, c=0.3)
+    ref = next(r for r in team.admin.runs.artifacts_of(run_id) if r.name.endswith("model.skops"))
+    blob = Path(team.admin.settings.artifacts_url) / "sha256" / ref.digest[:2] / ref.digest[2:]
+    blob.write_bytes(b"not a model")
+    with pytest.raises(IntegrityError, match=f"run {run_id} is damaged"):
+        team.bob.models.register(run_id, "churn")
 
 
 JOB_ENTRYPOINT = """\

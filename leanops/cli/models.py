@@ -3,7 +3,6 @@ top-level `promote` and `rollback`, the two commands that change what a zone ser
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +141,7 @@ def evaluate(
     else:
         print_evidence(evidence)
     if not evidence.passed:
-        sys.exit(1)
+        raise typer.Exit(1)
 
 
 def print_evidence(evidence: Evidence) -> None:

@@ -104,7 +104,8 @@ class SqlModelRepo:
         q = select(model_aliases)
         if name is not None:
             q = q.where(model_aliases.c.name == name)
-        return [Alias(**r) for r in self.conn.execute(q.order_by(model_aliases.c.name, model_aliases.c.zone)).mappings()]
+        rows = self.conn.execute(q.order_by(model_aliases.c.name, model_aliases.c.zone)).mappings()
+        return [Alias(**r) for r in rows]
 
     def set_alias(self, alias: Alias) -> None:
         values = {"version": alias.version, "updated_at": alias.updated_at, "updated_by": alias.updated_by}
