@@ -491,3 +491,19 @@ def test_unknown_model_version_zone_and_missing_rules(team) -> None:  # noqa: AN
     write(team.root / "models" / "churn.yaml", "thresholds: [auc >= 0.8]\n")
     with pytest.raises(ConfigError, match=r"churn\.yaml"):
         team.bob.models.evaluate("churn", 1, "staging")
+
+
+def test_migration_matches_the_registry_tables(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from leanops.adapters.sql.store import SqlStore
+    from leanops.adapters.sql.tables import metadata
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'schema.db'}")
+    store.upgrade()
+    with store.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    store.close()
+    ours = [d for d in diffs if "model_" in repr(d)]
+    assert ours == []
