@@ -48,7 +48,7 @@ app.add_typer(cost.app, name="cost")
 def main() -> None:
     """Entry point: run the app and translate leanops errors into messages and exit codes."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except LeanopsError as exc:
         if state.debug:
             console.print_exception()
@@ -61,10 +61,10 @@ def main() -> None:
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - a click usage error or a bug; keep usage errors short
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except typer.TyperException as exc:  # a usage error: bad option, unknown choice
+        if hasattr(exc, "show"):
             exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        else:
+            console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
