@@ -116,6 +116,34 @@ print(run.id)
 PY
 RUN1="$(LEANOPS_USER=bob python train.py 1.0)"
 
+step "Track training runs: leanops.start_run with scikit-learn autolog; list, show, validate, compare"
+cat > sweep.py <<'PY'
+import leanops
+import leanops.sklearn
+from sklearn.linear_model import LogisticRegression
+
+ws = leanops.Workspace.from_config()
+train = ws.datasets.load("churn-train@v1")
+X, y = train[["age", "monthly_spend"]], train["churned"]
+leanops.sklearn.autolog()  # each fit logs its params, training score and a skops model
+for C in (0.1, 10.0):
+    with leanops.start_run(purpose=f"sweep C={C}", datasets=["churn-train@v1"], features=list(X.columns),
+                           tags={"owner": "bob", "cost_center": "growth", "sweep": "C"}) as run:
+        for epoch in range(3):
+            run.log_metric("loss", 1 / (epoch + 1), step=epoch)
+        LogisticRegression(C=C, max_iter=500).fit(X, y)
+    print(run.id, run.status)
+with leanops.start_run(purpose="a quick look, no data recorded") as run:
+    run.log_metric("loss", 0.5)
+print(run.id, run.status)
+PY
+LEANOPS_USER=bob python sweep.py | tee sweep.out
+leanops runs list --tag sweep=C --sort metrics.training_score --desc
+leanops runs show "$RUN1"
+leanops runs validate "$RUN1"
+leanops runs validate "$(tail -n 1 sweep.out | cut -d' ' -f1)" || echo "(incomplete as expected, exit $?)"
+leanops runs compare $(head -n 2 sweep.out | cut -d' ' -f1)
+
 step "Register the run as a model version: a manifest with file hashes, lineage to data, code and features"
 LEANOPS_USER=bob leanops models register "$RUN1" --name churn
 leanops models show churn 1

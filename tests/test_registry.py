@@ -408,9 +408,6 @@ def main(C: float = 1.0) -> dict[str, float]:
 """
 
 
-@pytest.mark.xfail(strict=True, raises=IncompleteMetadata, reason=(
-    "the job runner ends its run from its own in-memory record, which does not see the model the "
-    "entrypoint logged from the job process, so the run ends incomplete (missing: artifacts)"))
 def test_lineage_is_complete_for_a_version_made_by_a_job_run(team) -> None:  # noqa: ANN001
     write(team.root / "train_entry.py", JOB_ENTRYPOINT)
     spec = write(team.root / "jobs" / "train.yaml", """\

@@ -223,6 +223,18 @@ def test_points_are_written_in_batches_with_one_audit_record_each(ws: Workspace,
     run.end()
 
 
+def test_completeness_counts_what_other_writers_logged(ws: Workspace, tmp_path: Path) -> None:
+    ws.settings.runs.required_fields = ["metrics", "artifacts"]
+    run = ws.runs.start("the job process logs, the runner ends", code_dir=tmp_path)
+    seen_elsewhere = ws.runs.get(run.id)  # e.g. a job's entrypoint, in its own process
+    for _ in range(2):  # two batches with no counter of their own: same step, distinct points
+        ws.runs.write_batch(seen_elsewhere, [("acc", 0, 0.9, time.time(), None)], [], {})
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    ws.runs.log_artifact(seen_elsewhere, tmp_path / "model.bin")
+    assert run.end() == RunStatus.FINISHED
+    assert len(ws.runs.metric_history(run.id, "acc")) == 2
+
+
 def test_timer_flushes_without_end(ws: Workspace, tmp_path: Path) -> None:
     ws.settings.runs.flush_interval_seconds = 0.05
     with ws.runs.start("timer", code_dir=tmp_path) as run:

@@ -6,6 +6,7 @@ import math
 import os
 import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
@@ -142,9 +143,16 @@ class RunService:
         return list(uses.values())
 
     def write_batch(self, run: RunRecord, points: Sequence[MetricPoint], params: Sequence[ParamRow],
-                    tags: Mapping[str, str], first_seq: int = 0) -> dict[str, MetricPoint]:
+                    tags: Mapping[str, str], first_seq: int | None = None) -> dict[str, MetricPoint]:
         """One flush of a run's buffer: one transaction, one audit record, however many points.
-        Returns each metric's latest point in the batch."""
+        Returns each metric's latest point in the batch.
+
+        `first_seq` numbers the points (a run handle counts from 0); a writer without a counter
+        of its own (another process logging to the run) gets microseconds since the epoch, which
+        keep its batches apart from each other and from the handle's.
+        """
+        if first_seq is None:
+            first_seq = time.time_ns() // 1000
         latest = latest_points(points)
         details = {"points": len(points), "params": len(params), "tags": len(tags)}
         with self.guard.act("run.log", self.resource(run), zone=Zone(run.zone),
@@ -190,7 +198,19 @@ class RunService:
         return [n for n, _, _ in stored]
 
     def finish(self, run: RunRecord, outcome: Literal["ok", "failed", "killed"]) -> RunStatus:
-        """Close a run: it ends `finished` only if it carries every required field."""
+        """Close a run: it ends `finished` only if it carries every required field.
+
+        Completeness is judged on the stored run, not only this handle's view: another process
+        (a job's entrypoint) may have logged metrics or the model to the same run.
+        """
+        with self.guard.store.transaction() as unit:  # feeds the audited action below
+            stored = unit.runs.get(run.id)
+            names = [r.name for r in unit.refs.for_owner("run", run.id)]
+        if stored is not None:
+            run.params = stored.params | run.params
+            run.metrics = stored.metrics | run.metrics
+            run.tags = stored.tags | run.tags
+            run.artifacts = sorted(set(names) | set(run.artifacts))
         run.end_time = self.guard.clock.now()
         missing = missing_fields(run, self.settings.required_fields)
         status = final_status(missing, outcome)
