@@ -144,6 +144,57 @@ leanops runs validate "$RUN1"
 leanops runs validate "$(tail -n 1 sweep.out | cut -d' ' -f1)" || echo "(incomplete as expected, exit $?)"
 leanops runs compare $(head -n 2 sweep.out | cut -d' ' -f1)
 
+step "Run a training job from a spec in git: deadline, retries, owner, teardown, tracked run"
+mkdir -p jobs
+cat > train_job.py <<'PY'
+import time
+
+from leanops.jobs import context
+
+
+def main(C: float = 1.0) -> dict[str, float]:
+    """Fit on the job's dataset snapshot; the returned numbers become the run's metrics."""
+    from sklearn.linear_model import LogisticRegression
+
+    train = context().load_dataset()
+    X, y = train[["age", "monthly_spend"]], train["churned"]
+    model = LogisticRegression(C=C, max_iter=500).fit(X, y)
+    print(f"trained with C={C}")
+    return {"train_accuracy": model.score(X, y)}
+
+
+def slow() -> None:
+    print("this one will not finish in time", flush=True)
+    time.sleep(60)
+PY
+cat > jobs/train.yaml <<'YAML'
+name: train-churn
+entrypoint: train_job:main
+owner: bob
+deadline: 5m
+params: {C: 1.0}
+datasets: [churn-train@v1]
+features: [age, monthly_spend]
+resources: {cpu: 1, memory: 1Gi}
+retry: {max_attempts: 3}         # transient failures only: connection errors, exit code 75
+seed: 42
+tags: {project: churn, cost_center: growth}
+YAML
+cat > jobs/slow.yaml <<'YAML'
+name: too-slow
+entrypoint: train_job:slow
+owner: bob
+deadline: 2s
+YAML
+git add jobs train_job.py && git -c user.email=demo@example.com -c user.name=demo commit -q -m "training job spec"
+LEANOPS_USER=bob leanops jobs run jobs/train.yaml -p C=0.5
+leanops jobs list
+leanops jobs show "$(leanops jobs list --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
+LEANOPS_USER=bob leanops jobs run jobs/slow.yaml || echo "(timed out as expected, exit $?)"
+echo "alerts to the owner:"; tail -n 2 .leanops/notifications.log
+echo "scratch folders left behind: $(find .leanops/scratch -mindepth 1 -maxdepth 1 | wc -l)"
+leanops gc
+
 step "Register the run as a model version: a manifest with file hashes, lineage to data, code and features"
 LEANOPS_USER=bob leanops models register "$RUN1" --name churn
 leanops models show churn 1

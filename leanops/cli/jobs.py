@@ -38,8 +38,6 @@ def _say(job: JobRecord, kind: str, data: dict[str, Any]) -> None:
         console.print(f"{tag} retrying in {data['wait']}s", highlight=False)
     elif kind == "stopping":
         console.print(f"{tag} stopping ({data['reason']}): SIGTERM, {data['grace']}s grace, then SIGKILL", highlight=False)
-    elif kind == "notify":
-        console.print(f"{tag} [bold]alert to {job.owner}[/]: {data['subject']}", highlight=False)
 
 
 def _status(status: str) -> str:

@@ -137,11 +137,16 @@ class JobRunner:
         exit = ExitInfo(error="the runner stopped before the attempt ended")
         refs: list[ArtifactRef] = []
         try:
-            service.record(job, "attempt", {"n": n}, lambda unit: unit.jobs.add_attempt(record))
-            service.event(job, "attempt", attempt=n)
             launch = self._launch(n, dirs)
             handle = self.plan.executor.submit(launch)
-            service.scratch.note_process(dirs, getattr(handle, "pid", None))
+            try:
+                # Recorded while the process starts: the record is off the submit → start path.
+                service.scratch.note_process(dirs, getattr(handle, "pid", None))
+                service.record(job, "attempt", {"n": n}, lambda unit: unit.jobs.add_attempt(record))
+            except BaseException:
+                exit = handle.terminate(0.0)
+                raise
+            service.event(job, "attempt", attempt=n)
             exit = self._watch(handle, clock)
             self._merge_outcome(exit, dirs, launch)
             refs = self._keep(n, dirs)

@@ -415,7 +415,7 @@ def _relative(path: Path, root: Path) -> str:
 def _human(seconds: float) -> str:
     """90 → '1m30s', 7200 → '2h', 1.5 → '1.5s'."""
     if seconds < 60:
-        return f"{seconds:g}s"
+        return f"{round(seconds, 1):g}s"
     whole = int(round(seconds))
     parts = [(whole // 86400, "d"), (whole % 86400 // 3600, "h"), (whole % 3600 // 60, "m"), (whole % 60, "s")]
     return "".join(f"{n}{u}" for n, u in parts if n) or "0s"

@@ -27,22 +27,30 @@ class SourceVersion(BaseModel):
 
 
 def source_version(root: Path, spec_path: Path, code_files: list[Path] = ()) -> SourceVersion:  # type: ignore[assignment]
-    """Commits and cleanliness of the repository at `root`, the spec and the code files."""
-    commit = _git(root, "rev-parse", "HEAD")
+    """Commits and cleanliness of the repository at `root`, the spec and the code files.
+
+    The git queries run side by side: this sits on the path from submit to start.
+    """
+    files = [str(p) for p in (spec_path, *code_files)]
+    commit, modified, tracked, spec_commit = _git_all(root, [
+        ("rev-parse", "HEAD"),
+        ("status", "--porcelain", "--untracked-files=no"),
+        ("ls-files", "--error-unmatch", *files),
+        ("log", "-1", "--format=%H", "--", str(spec_path)),
+    ])
     if commit is None:
         return SourceVersion()
     problems: list[str] = []
-    modified = _git(root, "status", "--porcelain", "--untracked-files=no", strip=False)
     if modified is None:
         problems.append("git status failed")
     elif modified.strip():
-        files = [line[3:] for line in modified.splitlines() if line.strip()]
-        problems.append("uncommitted changes to " + ", ".join(files[:5]) + (" …" if len(files) > 5 else ""))
-    for path in (spec_path, *code_files):
-        if _git(root, "ls-files", "--error-unmatch", str(path)) is None:
-            problems.append(f"{_rel(path, root)} is not committed")
-    spec_commit = _git(root, "log", "-1", "--format=%H", "--", str(spec_path)) or None
-    return SourceVersion(commit=commit, spec_commit=spec_commit, dirty=bool(problems), problems=problems)
+        changed = [line[3:] for line in modified.splitlines() if line.strip()]
+        problems.append("uncommitted changes to " + ", ".join(changed[:5]) + (" …" if len(changed) > 5 else ""))
+    if tracked is None:
+        problems += [f"{_rel(Path(f), root)} is not committed" for f in files
+                     if _git_all(root, [("ls-files", "--error-unmatch", f)])[0] is None]
+    return SourceVersion(commit=commit.strip(), spec_commit=(spec_commit or "").strip() or None,
+                         dirty=bool(problems), problems=problems)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -52,11 +60,26 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _git(cwd: Path, *args: str, strip: bool = True) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.strip() if strip else done.stdout
+def _git_all(cwd: Path, commands: list[tuple[str, ...]]) -> list[str | None]:
+    """Run git commands concurrently; each one's stdout, or None if it failed."""
+    procs: list[subprocess.Popen[str] | None] = []
+    for args in commands:
+        try:
+            procs.append(subprocess.Popen(["git", *args], cwd=cwd, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, text=True))
+        except OSError:
+            procs.append(None)
+    out: list[str | None] = []
+    for proc in procs:
+        if proc is None:
+            out.append(None)
+            continue
+        try:
+            stdout, _ = proc.communicate(timeout=GIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            out.append(None)
+            continue
+        out.append(stdout if proc.returncode == 0 else None)
+    return out
