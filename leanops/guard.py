@@ -10,7 +10,7 @@ action is recorded too (in a transaction of its own) and raises `PolicyDenied`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +20,9 @@ from leanops.identity import Actor
 from leanops.policy import ACTIONS, PolicyDecision, PolicyEngine, PolicyException, PolicyRequest, Resource
 from leanops.ports import Clock, MetadataStore
 from leanops.zones import Zone
+
+# A rule every allowed action must also pass (a naming convention, say); it raises to refuse.
+Check = Callable[[str, Resource, Zone], None]
 
 
 class Guard:
@@ -35,6 +38,7 @@ class Guard:
         zone: Zone = Zone.SANDBOX,
         escalation: str = "",
         request_id: str | None = None,
+        checks: Sequence[Check] = (),
     ) -> None:
         self.store = store
         self.engine = engine
@@ -43,6 +47,7 @@ class Guard:
         self.zone = zone
         self.escalation = escalation
         self.request_id = request_id or uuid.uuid4().hex
+        self.checks = tuple(checks)
 
     def decide(
         self, action: str, resource: Resource, zone: Zone, context: dict[str, Any] | None = None, unit: Any = None
@@ -92,6 +97,8 @@ class Guard:
         with self.store.transaction() as unit:
             decision = self.decide(action, resource, zone, context, unit)
             if decision.allowed:
+                for check in self.checks:
+                    check(action, resource, zone)
                 yield unit
                 unit.audit.append(self._entry(action, resource, zone, decision, details))
                 return

@@ -71,6 +71,7 @@ jobs:
   scratch_ttl: 24h                # attempt logs and outputs are kept this long (`leanops gc`)
   secrets_file: ~/.config/leanops/secrets.env   # NAME=value lines, kept outside the repository
   quotas:                         # per zone: longest deadline, jobs at once, trials per sweep
+                                  # (and per job: max_cpu 16, max_memory 64Gi, max_gpu 1 by default)
     sandbox:
       max_deadline: 2h
       max_concurrent_jobs: 4
@@ -88,6 +89,28 @@ notify:
   # Where alerts to owners go (timeouts, retries exhausted, budgets, monitoring):
   # stdout, stderr, file:PATH, https://… (a JSON webhook), slack+https://hooks.slack.com/…
   sinks: [stderr, "file:{state}/notifications.log"]
+
+currency: USD                     # of prices, budgets and the ledger
+prices:                           # example list prices: set your provider's
+  cpu_hour: 0.05                  # one CPU core for an hour
+  gpu_hour: 2.50                  # one GPU for an hour
+  memory_gb_hour: 0.005           # one GB of memory for an hour
+  storage_gb_month: 0.023         # one GB of artifacts or snapshots kept for a month
+  requests_1k: 0.01               # 1,000 prediction requests
+  endpoint_hour: 0.10             # one serving endpoint up for an hour
+
+budgets:
+  thresholds: [50, 80, 100]       # % of actual and of forecast spend; each alerts the owner once a month
+  # default_tags: {{cost_center: ml-platform}}   # for spend that carries no tag of its own
+  # initial:                      # in force until `leanops budget set` replaces them
+  #   - {{zone: sandbox, monthly: 50, owner: {owner}}}      # a hard ceiling: jobs stop when it is spent
+  #   - {{zone: production, monthly: 500, owner: {owner}}}  # never stops serving; overspend needs an approver
+
+# naming:                         # regular expressions names must match when created (unset: any)
+#   dataset: "^[a-z]+-[a-z0-9-]+$"          # <team>-<what>, e.g. growth-customers
+#   job: "^(train|eval|score)-[a-z0-9-]+$"
+#   model: "^[a-z][a-z0-9-]*$"
+#   endpoint: "^[a-z][a-z0-9-]*$"
 """
 
 POLICY_README = """\

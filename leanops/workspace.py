@@ -94,8 +94,10 @@ class Workspace:
         return self.guard_for(self.actor)
 
     def guard_for(self, actor: Actor) -> Guard:
+        from leanops.cost.naming import naming_check
+
         return Guard(self.store, self.policy_engine, self.clock, actor, zone=self.zone,
-                     escalation=self.settings.policy.escalation)
+                     escalation=self.settings.policy.escalation, checks=[naming_check(self.settings.naming)])
 
     @cached_property
     def users(self) -> UserService:

@@ -23,8 +23,10 @@ from leanops.cost.prices import PriceTable, Usage, cost_of
 from leanops.cost.reports import Report
 from leanops.cost.unit import UnitEconomics
 
+from leanops.cost.models import BudgetStatus, Estimate, SyncResult
+
 if TYPE_CHECKING:
-    from leanops.cost.service import BudgetStatus, CostService, Estimate, SyncResult
+    from leanops.cost.service import CostService
 
 __all__ = [
     "Basis",
@@ -50,8 +52,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The service imports the guard and the zones; config imports this package for the price
     # table, so the service loads on first use rather than with the package.
-    if name in ("BudgetStatus", "CostService", "Estimate", "SyncResult"):
-        from leanops.cost import service
+    if name == "CostService":
+        from leanops.cost.service import CostService
 
-        return getattr(service, name)
+        return CostService
     raise AttributeError(f"module 'leanops.cost' has no attribute {name!r}")

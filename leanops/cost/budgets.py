@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, computed_field, field_validator
 
-from leanops.cost.prices import money
+from leanops.cost.prices import money, show
 from leanops.zones import Zone
 
 DEFAULT_THRESHOLDS = (50, 80, 100)
@@ -134,6 +134,21 @@ def rearmed(spent: Decimal, forecast: Decimal | None, budget: Budget,
     """Fired crossings no longer reached under a changed budget: they may alert again."""
     values = {str(Basis.ACTUAL): spent, str(Basis.FORECAST): forecast}
     return [(b, p) for b, p in fired if values.get(b) is not None and not reached(values[b], budget.monthly, p)]  # type: ignore[arg-type]
+
+
+def alert_text(budget: Budget, crossing: Crossing, period: str, *, hard_ceiling: bool) -> tuple[str, str, str]:
+    """The (subject, body, severity) of the notice a crossing sends its budget's owner."""
+    c = budget.currency
+    if crossing.basis is Basis.ACTUAL:
+        subject = f"Budget {budget.key} at {crossing.percent}% ({period})"
+        body = f"Spent {show(crossing.value)} of {show(budget.monthly)} {c} this month."
+    else:
+        subject = f"Budget {budget.key} forecast at {crossing.percent}% ({period})"
+        body = f"At this rate the month ends at {show(crossing.value)} of {show(budget.monthly)} {c}."
+    if crossing.percent >= 100 and crossing.basis is Basis.ACTUAL:
+        body += (" New jobs are refused and running ones stopped until the budget is raised." if hard_ceiling
+                 else " Work goes on; further jobs need an approved overspend.")
+    return subject, body, "error" if crossing.percent >= 100 else "warning"
 
 
 def percent_of(value: Decimal, limit: Decimal) -> float | None:

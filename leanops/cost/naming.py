@@ -11,8 +11,9 @@ traced back from a bill to a team. An unset kind is not checked.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Any
 
 from leanops.errors import ValidationError
 
@@ -57,3 +58,14 @@ def created_name(action: str, resource_id: str) -> tuple[str, str] | None:
     if kind is None:
         return None
     return kind, resource_id.split("/", 1)[0]
+
+
+def naming_check(naming: Any) -> Callable[[str, Any, Any], None]:
+    """A guard check enforcing `naming` (the settings, read on each call) on every creating action."""
+
+    def check(action: str, resource: Any, zone: Any) -> None:
+        found = created_name(action, resource.id)
+        if found is not None:
+            check_name(*found, naming.model_dump())
+
+    return check

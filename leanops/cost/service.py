@@ -20,14 +20,12 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
-
 from leanops.cost.admission import Decision, Room, covering, decide
 from leanops.cost.budgets import (
-    Basis,
     Budget,
     Crossing,
     Overspend,
+    alert_text,
     budget_key,
     crossings,
     forecast_linear,
@@ -45,6 +43,7 @@ from leanops.cost.ledger import (
     missing_tags,
     storage_entries,
 )
+from leanops.cost.models import BudgetStatus, Estimate, SyncResult
 from leanops.cost.naming import check_name
 from leanops.cost.prices import Usage, breakdown, cost_of, money, show, storage_usage
 from leanops.cost.quotas import check_resources
@@ -60,48 +59,6 @@ if TYPE_CHECKING:
     from leanops.config import Settings
 
 STORAGE_LOOKBACK = timedelta(days=2)  # re-examine recent days: a reference may commit late
-
-
-class BudgetStatus(BaseModel):
-    """A budget this month: spend, forecast, what is left, and the alerts it raised."""
-
-    budget: Budget
-    period: str
-    spent: Decimal
-    forecast: Decimal | None = Field(None, description="None while too early in the month to extrapolate")
-    percent: float | None = None
-    forecast_percent: float | None = None
-    committed: Decimal = Decimal(0)
-    overspend: Decimal = Decimal(0)
-    left: Decimal = Decimal(0)
-    hard_ceiling: bool = False
-    alerts: list[dict[str, Any]] = Field(default_factory=list)
-    overspends: list[Overspend] = Field(default_factory=list)
-
-
-class Estimate(BaseModel):
-    """What a job would reserve before it runs, and whether its budgets would admit it."""
-
-    job: str
-    zone: str
-    trials: int
-    deadline_seconds: float
-    resources: dict[str, Any]
-    usage: Usage
-    breakdown: dict[str, Decimal]
-    per_trial: Decimal
-    reserved: Decimal
-    currency: str
-    admitted: bool
-    reason: str
-    rooms: list[Room] = Field(default_factory=list)
-
-
-class SyncResult(BaseModel):
-    attempts: int = 0
-    storage: int = 0
-    crossings: list[Crossing] = Field(default_factory=list)
-    stopped: list[str] = Field(default_factory=list)
 
 
 class CostService:
@@ -408,17 +365,7 @@ class CostService:
         return [c for _, c in fired]
 
     def _alert(self, budget: Budget, crossing: Crossing, period: str) -> None:
-        c = self.currency
-        if crossing.basis is Basis.ACTUAL:
-            subject = f"Budget {budget.key} at {crossing.percent}% ({period})"
-            body = f"Spent {show(crossing.value)} of {show(budget.monthly)} {c} this month."
-        else:
-            subject = f"Budget {budget.key} forecast at {crossing.percent}% ({period})"
-            body = f"At this rate the month ends at {show(crossing.value)} of {show(budget.monthly)} {c}."
-        if crossing.percent >= 100 and crossing.basis is Basis.ACTUAL:
-            body += (" New jobs are refused and running ones stopped until the budget is raised."
-                     if self._hard_ceiling(budget.zone) else " Work goes on; further jobs need an approved overspend.")
-        severity = "error" if crossing.percent >= 100 else "warning"
+        subject, body, severity = alert_text(budget, crossing, period, hard_ceiling=self._hard_ceiling(budget.zone))
         self.notifier.send(subject, body, severity=severity, owner=budget.owner, budget=budget.key,
                            zone=str(budget.zone), basis=str(crossing.basis), percent=crossing.percent)
 
