@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from leanops.artifacts import ArtifactRef
 from leanops.config import JobSettings, ZoneQuota
 from leanops.errors import BudgetExceeded, Conflict, NotFound, PolicyDenied, ValidationError
 from leanops.guard import Guard
@@ -30,7 +31,7 @@ from leanops.jobs.retry import Cause, describe
 from leanops.jobs.runner import RUN_OUTCOME, STATUS_OF, AttemptResult, JobRunner, Plan
 from leanops.jobs.scratch import Scratch, pid_alive
 from leanops.jobs.secrets import Redactor, resolve_secrets
-from leanops.jobs.source import source_version
+from leanops.jobs.source import probe_source
 from leanops.jobs.spec import JobSpec, LoadedSpec, load_spec, locate_entrypoint
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore, Clock, Executor, Notifier
@@ -98,7 +99,6 @@ class JobService:
         submitted = time.time()
         loaded = spec if isinstance(spec, LoadedSpec) else self.load(spec)
         job_spec = loaded.spec.with_params(params)
-        self.reap()
         zone = Zone(job_spec.zone)
         quota = self.quota(zone)
         if job_spec.deadline > quota.max_deadline:
@@ -108,10 +108,14 @@ class JobService:
                 hint=f"Shorten `deadline:` or raise jobs.quotas.{zone}.max_deadline in leanops.yaml.",
             )
         code_file = locate_entrypoint(job_spec, loaded.root, job_spec.params)
-        secrets_file = Path(self.settings.secrets_file).expanduser() if self.settings.secrets_file else None
-        secrets = resolve_secrets(job_spec.secrets, os.environ, secrets_file, loaded.root)
-        datasets, data_class = self._resolve_datasets(job_spec.datasets)
-        source = source_version(loaded.root, loaded.path, [code_file] if code_file else [])
+        probe = probe_source(loaded.root, loaded.path, [code_file] if code_file else [])
+        try:  # while git answers
+            self.reap()
+            secrets_file = Path(self.settings.secrets_file).expanduser() if self.settings.secrets_file else None
+            secrets = resolve_secrets(job_spec.secrets, os.environ, secrets_file, loaded.root)
+            datasets, data_class = self._resolve_datasets(job_spec.datasets)
+        finally:
+            source = probe.result()
         clean = source.versioned and not source.dirty
         if not clean and zone != Zone.SANDBOX and not allow_dirty:
             why = "; ".join(source.problems) or "the project is not in a git repository"
@@ -280,6 +284,12 @@ class JobService:
         if not self.artifacts.exists(record.log_digest):
             raise NotFound(f"The log of job {job.id[:12]} attempt {record.n} has expired and was collected.")
         return self.artifacts.get_bytes(record.log_digest).decode("utf-8", errors="replace")
+
+    def artifacts_of(self, job_id: str) -> list[ArtifactRef]:
+        """The job's scratch artifacts (attempt logs and outputs) with their expiry times."""
+        job = self.get(job_id)
+        with self.guard.act("job.read", Resource(type="Job", id=job.id), details={"op": "artifacts"}) as unit:
+            return unit.refs.for_owner("job", job.id)
 
     # -- cancelling -----------------------------------------------------------------------------
 

@@ -255,10 +255,9 @@ def _yaml_keys(loc: tuple[Any, ...], raw: Any) -> tuple[str | int, ...]:
     keys: list[str | int] = []
     node = raw
     for key in loc:
-        if isinstance(node, Mapping) and key in node:
-            keys.append(key)
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+        in_mapping = isinstance(node, Mapping) and key in node
+        in_list = isinstance(node, list) and isinstance(key, int) and key < len(node)
+        if in_mapping or in_list:
             keys.append(key)
             node = node[key]
         elif not keys or isinstance(node, Mapping):
@@ -282,7 +281,7 @@ def _spec_error(exc: pydantic.ValidationError, path: Path, raw: Mapping[str, Any
         problems.append(f"{where}: key '{dotted}': {reason}")
     problems = list(dict.fromkeys(problems))
     return ValidationError("Invalid job spec:\n  " + "\n  ".join(problems),
-                           hint="Fix the key named above; see docs for the job spec format.", problems=problems)
+                           hint="Fix the key named above; docs/jobs.md describes every key.", problems=problems)
 
 
 def locate_entrypoint(spec: JobSpec, root: Path, params: Mapping[str, Any]) -> Path | None:

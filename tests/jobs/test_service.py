@@ -313,8 +313,12 @@ def test_release_zones_refuse_a_dirty_tree_unless_allowed(jws: Workspace, spec: 
     root = jws.settings.root
     path = spec("release", zone="staging", tags={"cost_center": "ml"})
     _git(root, "init", "-q")
-    _git(root, "add", "entrypoints.py", "jobs", "leanops.yaml")
-    _git(root, "commit", "-qm", "train")
+    _git(root, "add", "entrypoints.py", "leanops.yaml")
+    _git(root, "commit", "-qm", "code")
+    with pytest.raises(Conflict, match="jobs/release.yaml is not committed"):
+        jws.jobs.run(path)
+    _git(root, "add", "jobs")
+    _git(root, "commit", "-qm", "spec")
     clean = jws.jobs.run(path)
     assert clean.promotable and clean.spec_commit and clean.code_commit == clean.spec_commit
     assert clean.status is JobStatus.SUCCEEDED
@@ -348,6 +352,15 @@ def test_logs_are_live_while_running_then_kept_until_their_ttl(jws: Workspace, s
         jws.jobs.logs(job.id)
     assert jws.jobs.gc().bytes == 0
     assert jws.fsck().ok
+
+
+def test_outputs_are_kept_as_scratch_artifacts_with_a_ttl(jws: Workspace, spec: Spec) -> None:
+    job = jws.jobs.run(spec("out", entrypoint="entrypoints:writes_output", scratch_ttl="2h"))
+    refs = {r.name: r for r in jws.jobs.artifacts_of(job.id)}
+    assert set(refs) == {"attempt-1/outputs/plots/loss.txt"}  # an empty log is not kept
+    ref = refs["attempt-1/outputs/plots/loss.txt"]
+    assert jws.artifacts.get_bytes(ref.digest) == b"0.5 0.25\n"
+    assert ref.expires_at is not None and (ref.expires_at - ref.created_at).total_seconds() == 7200
 
 
 def test_list_filters_and_prefix_lookup(jws: Workspace, spec: Spec) -> None:

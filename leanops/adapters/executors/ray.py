@@ -11,6 +11,7 @@ and logs to survive a move between nodes; on one machine nothing is needed.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from leanops.errors import ConfigError
@@ -110,7 +111,5 @@ class RayHandle:
 
     def _done(self, exit: ExitInfo) -> None:
         self._exit = exit
-        try:
+        with suppress(Exception):  # already gone is fine
             self.ray.kill(self.actor)
-        except Exception:  # noqa: BLE001, S110 - already gone is fine
-            pass
