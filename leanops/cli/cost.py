@@ -47,7 +47,7 @@ def budget_set(
 
 
 @budget_app.command("list")
-def budget_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def budget_list(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Every budget in force with this month's spend, forecast and room left."""
     with workspace() as ws:
         statuses = ws.cost.list_budgets()
@@ -62,9 +62,9 @@ def budget_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @budget_app.command("show")
 def budget_show(
-    zone: str = typer.Option(..., "--zone"),
-    project: str | None = typer.Option(None, "--project"),
-    as_json: bool = typer.Option(False, "--json"),
+    zone: str = typer.Option(..., "--zone", help="sandbox, staging or production."),
+    project: str | None = typer.Option(None, "--project", help="The project budget, not the whole zone's."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """One budget: spend, forecast, alerts fired and overspends approved this month."""
     with workspace() as ws:
@@ -84,10 +84,10 @@ def budget_show(
 
 @budget_app.command("approve-overspend")
 def budget_overspend(
-    zone: str = typer.Option(..., "--zone"),
+    zone: str = typer.Option(..., "--zone", help="A zone without a hard ceiling (production, staging)."),
     amount: str = typer.Option(..., "--amount", help="How much past the budget, this month."),
-    reason: str = typer.Option(..., "--reason"),
-    project: str | None = typer.Option(None, "--project"),
+    reason: str = typer.Option(..., "--reason", help="Why the spend is worth it; kept in the audit log."),
+    project: str | None = typer.Option(None, "--project", help="The project budget, not the whole zone's."),
 ) -> None:
     """Allow spend past a budget that does not stop work (approvers; audited with the reason)."""
     with workspace() as ws:
@@ -100,7 +100,7 @@ def estimate(
     spec: str = typer.Argument(..., help="A job spec, e.g. jobs/train.yaml."),
     param: list[str] = typer.Option([], "--param", "-p", help="key=value override (repeatable)."),
     trials: int = typer.Option(1, "--trials", help="Sweep trials to reserve for."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """What a job would reserve (resources × deadline × price) and whether its budgets admit it."""
     with workspace() as ws:
@@ -155,7 +155,7 @@ def _print_report(r: Report) -> None:
 def unit(
     name: str = typer.Argument(..., help="A model name."),
     zone: str = typer.Option("production", "--deploy-zone", help="Promotions into this zone count as deployments."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Cost per training run, per successful deployment, per 1,000 predictions, per incident avoided."""
     with workspace() as ws:
