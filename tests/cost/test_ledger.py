@@ -99,3 +99,18 @@ def test_ledger_window_defaults_to_this_month(cws, spend) -> None:  # noqa: ANN0
     spend(1, at=datetime(2026, 5, 31, 23, tzinfo=UTC))
     spend(2)
     assert [e.amount for e in cws.cost.ledger()] == [Decimal("2.000000")]
+
+
+def test_sync_charges_attempts_whose_runner_had_no_ledger(cws, project) -> None:  # noqa: ANN001
+    import sys
+
+    from tests.cost.conftest import write_spec
+
+    spec = write_spec(project, "unwired", [sys.executable, "-c", "pass"], tags={"cost_center": "ml"})
+    cws.jobs._cost = lambda: None  # a runner from before cost was wired, or one that died mid-hand-off
+    job = cws.jobs.run(spec)
+    assert cws.cost.ledger() == []
+    first = cws.cost.sync()
+    assert (first.attempts, cws.cost.sync().attempts) == (1, 0)
+    [entry] = cws.cost.ledger()
+    assert entry.source == f"job_attempt:{job.id}:1" and entry.tags["job"] == "unwired" and entry.amount > 0
