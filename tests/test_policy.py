@@ -90,6 +90,13 @@ def test_developers_own_work(engine) -> None:  # noqa: ANN001
     assert denied_by(ask(engine, [D], "model.register", "production", owner=ME), None)
 
 
+def test_developers_promote_own_to_staging(engine) -> None:  # noqa: ANN001
+    rule = "developers-promote-own-to-staging"
+    assert allowed_by(ask(engine, [D], "model.promote", "staging", owner=ME, rtype="ModelVersion"), rule)
+    assert denied_by(ask(engine, [D], "model.promote", "staging", owner=OTHER, rtype="ModelVersion"), None)
+    assert not ask(engine, [D], "model.promote", "production", owner=ME, rtype="ModelVersion", approved=True).allowed
+
+
 def test_approvers_release(engine) -> None:  # noqa: ANN001
     assert allowed_by(ask(engine, [A], "model.rollback", "production"), "approvers-release")
     assert allowed_by(ask(engine, [A], "job.run", "production"), "approvers-release")
