@@ -163,6 +163,16 @@ def run_mlflow(points: int, runs: int, reps: int) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def loop_seconds() -> float:
+    """A million trivial loop iterations: how fast this machine runs Python right now, so
+    figures from a loaded or slow machine can be read in context."""
+    began = time.perf_counter()
+    total = 0
+    for i in range(1_000_000):
+        total += i
+    return time.perf_counter() - began
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 1) if a and b else None
 
@@ -175,6 +185,7 @@ def main() -> None:
     parser.add_argument("--skip-mlflow", action="store_true")
     args = parser.parse_args()
 
+    calibration = loop_seconds()
     with tempfile.TemporaryDirectory(prefix="bench-leanops-") as tmp:
         with open_project(Path(tmp) / "p1") as ws:
             p1 = p1_per_call(ws, args.points)
@@ -185,7 +196,9 @@ def main() -> None:
 
     result: dict[str, Any] = {
         "benchmark": "tracking",
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                    "python_loop_1m_seconds": round(calibration, 3)},
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "targets": {"p1_seconds": 1.0, "p2_median_ms": 50.0},
         "leanops": leanops,

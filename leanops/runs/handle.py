@@ -112,7 +112,7 @@ class Run:
     # -- logging ----------------------------------------------------------------------------
 
     def log_metric(self, name: str, value: float, step: int | None = None) -> None:
-        """Record one point; NaN and ±inf are kept and flagged. Costs about a microsecond."""
+        """Record one point; NaN and ±inf are kept and flagged. Costs a few microseconds."""
         if self._blocked:
             self._raise_blocked()
         if name not in self._names:
@@ -177,17 +177,17 @@ class Run:
     # -- flushing ---------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write everything buffered now, in one transaction."""
+        """Write everything buffered now, in one transaction (nothing if nothing waits)."""
         with self._flush_lock:
-            self._write(force=True)
+            self._write()
 
-    def _write(self, *, force: bool = False) -> None:
+    def _write(self) -> None:
         points = [self._points.popleft() for _ in range(len(self._points))]
         params = [self._params.popleft() for _ in range(len(self._params))]
         with self._tags_lock:
             tags, self._tags = self._tags, {}
         beat_due = time.monotonic() - self._last_write >= self._heartbeat
-        if not (points or params or tags or beat_due or force):
+        if not (points or params or tags or beat_due):
             return
         try:
             latest = self._service.write_batch(self.record, points, params, tags, self._seq)
