@@ -115,7 +115,11 @@ class Run:
         """Record one point; NaN and ±inf are kept and flagged. Costs a few microseconds."""
         if self._blocked:
             self._raise_blocked()
-        if name not in self._names:
+        try:
+            known = name in self._names
+        except TypeError:  # an unhashable name is no name
+            known = False
+        if not known:
             self._names.add(check_key(name, "Metric"))
         try:
             v = float(value)
