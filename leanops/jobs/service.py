@@ -172,7 +172,11 @@ class JobService:
             self.scratch.release(job.id)
             with self._lock:
                 self._cancels.pop(job.id, None)
-            self._finish(plan, run, result, note)
+            try:
+                self._finish(plan, run, result, note)
+            except Exception:
+                if not note:
+                    raise  # otherwise the error already on its way out is the one to report
         return job
 
     def _start_run(self, plan: Plan) -> Any:

@@ -20,7 +20,9 @@ import importlib.util
 import re
 import shlex
 import shutil
+import threading
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -330,9 +332,24 @@ def _module_source(module: str, root: Path) -> Path | None:
 
 def _top_level_names(source: Path) -> set[str]:
     try:
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
+        stat = source.stat()
+    except OSError:
         return {"*"}
+    return set(_names_in(str(source), stat.st_mtime_ns, stat.st_size))
+
+
+# Sweeps check the same module from many threads, and CPython 3.11's ast.parse is not
+# thread-safe ("AST constructor recursion depth mismatch"): parse once per file version, alone.
+_PARSE_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=256)
+def _names_in(path: str, _mtime_ns: int, _size: int) -> frozenset[str]:
+    with _PARSE_LOCK:
+        try:
+            tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            return frozenset({"*"})
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -344,5 +361,5 @@ def _top_level_names(source: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom | ast.Import):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
             if any(a.name == "*" for a in node.names):
-                return names | {"*"}
-    return names
+                return frozenset(names | {"*"})
+    return frozenset(names)
