@@ -129,7 +129,7 @@ class JobService:
             spec_path=_relative(loaded.path, self.root), spec_commit=source.spec_commit, code_commit=source.commit,
             code_dirty=source.dirty, promotable=clean, sweep_id=sweep_id, datasets=datasets, data_class=data_class,
             tags=tags, resources=job_spec.resources.model_dump(), deadline_seconds=job_spec.deadline,
-            created_at=self.clock.now(),
+            created_at=self.clock.now(), runner_host=socket.gethostname(), runner_pid=os.getpid(),
         )
         details = {"op": "submit", "name": job.name, "spec": job.spec_path, "spec_commit": job.spec_commit,
                    "params": job.params, "promotable": job.promotable,
@@ -307,7 +307,7 @@ class JobService:
 
         def write(unit: Any) -> None:
             unit.jobs.request_cancel(job.id, now)
-            if orphan or job.status is JobStatus.QUEUED and job.runner_pid is None and job.started_at is None:
+            if orphan:
                 unit.jobs.update(job.id, status=JobStatus.CANCELLED, ended_at=now, reason="cancelled")
 
         with self.guard.act("job.cancel", self.resource(job), zone=Zone(job.zone), context=self._context(job),

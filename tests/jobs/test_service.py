@@ -216,13 +216,16 @@ def test_a_crashed_runners_leftovers_are_removed_on_the_next_start(jws: Workspac
 
 
 def test_a_job_whose_runner_died_is_marked_lost(jws: Workspace, spec: Spec) -> None:
-    plan = jws.jobs.plan(spec("ghost"))
+    running, queued = jws.jobs.plan(spec("ghost")), jws.jobs.plan(spec("ghost2"))
+    assert queued.job.runner_pid == os.getpid()  # the planner runs it: a queued job has a runner too
     gone = subprocess.Popen(["true"])
     gone.wait()
     with jws.store.transaction() as unit:
-        unit.jobs.update(plan.job.id, status="running", runner_host=os.uname().nodename, runner_pid=gone.pid)
-    assert plan.job.id in jws.jobs.reap()
-    assert jws.jobs.get(plan.job.id).status is JobStatus.LOST
+        unit.jobs.update(running.job.id, status="running", runner_pid=gone.pid)
+        unit.jobs.update(queued.job.id, runner_pid=gone.pid)
+    assert jws.jobs.reap() == sorted([running.job.id, queued.job.id])
+    assert jws.jobs.get(running.job.id).status is JobStatus.LOST
+    assert jws.jobs.get(queued.job.id).status is JobStatus.LOST
 
 
 # -- checks before anything runs -----------------------------------------------------------------
