@@ -380,3 +380,27 @@ def test_unknown_required_field_is_a_config_error(tmp_path: Path) -> None:
         load_settings(tmp_path)
     assert "runs.required_fields" in err.value.message and "colour" in err.value.message
     assert "runs.flush_size" in err.value.message
+
+
+def test_sqlite_planner_statistics_refresh_as_runs_grow(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import leanops.adapters.sql.runs as sql_runs
+
+    if ws.store.dialect != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum keeps its own statistics")
+    monkeypatch.setattr(sql_runs, "STATS_MIN_RUNS", 2)
+
+    def analyzed() -> int:
+        with ws.store.transaction() as unit:
+            stat = unit.conn.exec_driver_sql(
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'ix_runs_status'").scalar()
+        return int(stat.split()[0])
+
+    for _ in range(2):
+        with ws.runs.start("grow", params={"lr": 0.1}, code_dir=tmp_path) as run:
+            run.log_metric("auc", 0.5)
+    ws.runs.search(params={"lr": 0.1}, metrics=["auc>0.1"], sort="metrics.auc")
+    assert analyzed() == 2
+    with ws.runs.start("one more", code_dir=tmp_path):
+        pass
+    ws.runs.search()
+    assert analyzed() == 2  # not doubled yet: no new ANALYZE
