@@ -213,10 +213,9 @@ cat > monitoring/churn.yaml <<'YAML'
 drift: {features: [age, monthly_spend], threshold: 0.2}
 YAML
 
-step "Evidence for staging, collected automatically; promotion is an approver's release action"
+step "Evidence for staging, collected automatically; a developer carries their own model to staging"
 LEANOPS_USER=bob leanops models evaluate churn 1 --zone staging
-LEANOPS_USER=bob leanops promote churn 1 --to staging --reason "holdout looks good" || echo "(refused as expected, exit $?)"
-LEANOPS_USER=carol leanops promote churn 1 --to staging --reason "holdout looks good"
+LEANOPS_USER=bob leanops promote churn 1 --to staging --reason "holdout looks good"
 
 step "Production: evidence, a four-eyes approval, then the promotion"
 LEANOPS_USER=carol leanops models evaluate churn 1 --zone production

@@ -106,7 +106,8 @@ def test_sync_charges_attempts_whose_runner_had_no_ledger(cws, project) -> None:
 
     from tests.cost.conftest import write_spec
 
-    spec = write_spec(project, "unwired", [sys.executable, "-c", "pass"], tags={"cost_center": "ml"})
+    # Long enough that the charge is at least one micro-unit: 0.3 s × 1 cpu × 0.05/h ≈ 4e-6.
+    spec = write_spec(project, "unwired", [sys.executable, "-c", "import time; time.sleep(0.3)"], tags={"cost_center": "ml"})
     cws.jobs._cost = lambda: None  # a runner from before cost was wired, or one that died mid-hand-off
     job = cws.jobs.run(spec)
     assert cws.cost.ledger() == []
