@@ -116,7 +116,7 @@ class JobSettings(BaseModel, extra="forbid"):
     scratch_root: str = Field(f"{STATE_DIR}/scratch", description="Per-attempt scratch folders and checkpoints (shared path for Ray clusters)")
     scratch_ttl: DurationSeconds = Field(86400.0, description="How long scratch outputs and attempt logs are kept")
     secrets_file: str | None = Field("~/.config/leanops/secrets.env", description="KEY=VALUE secrets file, outside the repository")
-    quotas: dict[Zone, ZoneQuota] = Field(default_factory=default_quotas)
+    quotas: dict[Zone, ZoneQuota] = Field(default_factory=default_quotas, description="Per zone: longest deadline, concurrent jobs, largest sweep, cpu/memory/gpu per job")
 
 
 class NotifySettings(BaseModel, extra="forbid"):
@@ -175,7 +175,7 @@ class Settings(BaseSettings):
     zone: Zone = Field(Zone.SANDBOX, description="The zone actions happen in unless one is named")
     store: StoreSettings = Field(default_factory=StoreSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
-    zones: dict[Zone, ZoneRules] = Field(default_factory=default_zone_rules)
+    zones: dict[Zone, ZoneRules] = Field(default_factory=default_zone_rules, description="Per zone: sensitive data, approvals, required tags, rollback target, complete metadata, hard ceiling")
     data: DataSettings = Field(default_factory=DataSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
