@@ -392,7 +392,7 @@ def test_sqlite_planner_statistics_refresh_as_runs_grow(ws: Workspace, tmp_path:
     def analyzed() -> int:
         with ws.store.transaction() as unit:
             stat = unit.conn.exec_driver_sql(
-                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'ix_runs_status'").scalar()
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'sqlite_autoindex_runs_1'").scalar()
         return int(stat.split()[0])
 
     for _ in range(2):

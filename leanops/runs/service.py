@@ -389,15 +389,13 @@ class RunService:
 
 
 def page_frame(page: Any) -> pd.DataFrame:
-    """The DataFrame of one search page, built column-wise (no per-row Python objects)."""
+    """The DataFrame of one search page, assembled column by column and built once."""
     import pandas as pd
 
-    base = pd.DataFrame([tuple(r) for r in page.runs], columns=["run_id", *page.columns[1:]])
-    for column in ("start_time", "end_time"):
-        if column in base:
-            base[column] = pd.to_datetime(base[column], utc=True, format="ISO8601")
-    index = {rid: i for i, rid in enumerate(base["run_id"])}
-    extra: dict[str, list[Any]] = {}
+    names = ["run_id", *page.columns[1:]]
+    columns = list(zip(*page.runs, strict=True)) if page.runs else [() for _ in names]
+    data: dict[str, Any] = dict(zip(names, columns, strict=True))
+    index = {rid: i for i, rid in enumerate(data["run_id"])}
     n = len(index)
     for prefix, rows in (("params", page.params), ("metrics", page.metrics), ("tags", page.tags)):
         block: dict[str, list[Any]] = {}
@@ -407,10 +405,11 @@ def page_frame(page: Any) -> pd.DataFrame:
             if column is None:
                 column = block[row[1]] = [math.nan if numeric else None] * n
             column[index[row[0]]] = (row[2] if row[3] is None else flagged_value(row[2], row[3])) if numeric else row[2]
-        extra |= {f"{prefix}.{key}": block[key] for key in sorted(block)}
-    if extra:
-        base = pd.concat([base, pd.DataFrame(extra)], axis=1)
-    return base
+        data |= {f"{prefix}.{key}": block[key] for key in sorted(block)}
+    frame = pd.DataFrame(data)
+    for column in ("start_time", "end_time"):
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
 
 
 def _snapshot_id(snapshot: Any, ref: str) -> str:

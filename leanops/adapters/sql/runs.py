@@ -190,11 +190,16 @@ class SqlRunRepo:
         analyzed = 0
         if self.conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
             stat = self.conn.exec_driver_sql(
-                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'ix_runs_status'").scalar()
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'sqlite_autoindex_runs_1'").scalar()
             analyzed = int(stat.split()[0]) if stat else 0
         if count >= 2 * analyzed:
             for table in ("runs", "run_params", "run_latest_metrics", "run_tags", "run_datasets"):
                 self.conn.exec_driver_sql(f"ANALYZE {table}")
+            # Statuses are skewed (nearly all finished; every read looks for the few running
+            # ones to reap), which an average per value cannot say: without this row the
+            # planner keeps using the status index instead of scanning every run.
+            self.conn.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'ix_runs_status'")
+            self.conn.exec_driver_sql("ANALYZE sqlite_schema")  # reload the statistics just edited
 
     def _page_query(self, flt: RunFilter) -> Select[Any]:
         """run_id plus sort columns (s0, s1, …) of the matching runs, ordered and limited."""
@@ -269,13 +274,19 @@ def _executemany(conn: Connection, table: Table, columns: tuple[str, ...], rows:
 
 
 def _rows_of(conn: Connection, table: Table, columns: tuple[str, ...], run_ids: list[str]) -> list[tuple[Any, ...]]:
-    """Plain driver tuples of these runs' rows: a page holds thousands, and these columns need
-    no conversion, so Core's per-row processing is skipped."""
+    """Plain driver tuples of these runs' rows, straight from a DB-API cursor on the unit's
+    connection: a page holds thousands of rows whose columns need no conversion, and building
+    a Core row for each costs more than the database spends finding it."""
     quote = conn.dialect.identifier_preparer.quote
     marker = "?" if conn.dialect.paramstyle in ("qmark", "numeric") else "%s"
     sql = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
            f"WHERE run_id IN ({', '.join([marker] * len(run_ids))})")
-    return conn.exec_driver_sql(sql, tuple(run_ids)).all()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(run_ids))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _descending(flt: RunFilter) -> bool:
