@@ -89,7 +89,7 @@ def test_bad_inputs(tmp_path: Path) -> None:
         flavors.save_model(double, tmp_path / "full")
     X, y = frame()
     with pytest.raises(ValidationError, match="cannot predict"):
-        flavors.save_model(LogisticRegression().fit(X, y), tmp_path / "z", input_example=np.ones((2, 5)))
+        flavors.save_model(LogisticRegression().fit(X.to_numpy(), y), tmp_path / "z", input_example=np.ones((2, 5)))
     with pytest.raises(ValidationError, match="DataFrame or a NumPy array"):
         flavors.save_model(double, tmp_path / "w", input_example="text")
     with pytest.raises(NotFound):
