@@ -30,13 +30,13 @@ def list_runs(
     metric: list[str] = typer.Option([], "--metric", "-m", help="auc>0.8 (repeatable)."),
     tag: list[str] = typer.Option([], "--tag", "-t", help="team=growth (repeatable)."),
     status: RunStatus | None = typer.Option(None, "--status", help="Only runs in this state."),
-    owner: str | None = typer.Option(None, "--owner"),
+    owner: str | None = typer.Option(None, "--owner", help="Only runs this user started."),
     dataset: str | None = typer.Option(None, "--dataset", help="Snapshot id, name@vN or name."),
     sort: str | None = typer.Option(None, "--sort", help="metrics.X, params.X, tags.X, start_time, …"),
     desc: bool = typer.Option(False, "--desc", help="Sort descending."),
-    limit: int = typer.Option(50, "--limit", "-n"),
+    limit: int = typer.Option(50, "--limit", "-n", help="At most this many runs."),
     wide: bool = typer.Option(False, "--wide", help="Show every param column, not only filtered or sorted ones."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per run, with every column."),
 ) -> None:
     """Find runs by params, metrics (latest value), tags, status, owner and dataset."""
     with workspace() as ws:
@@ -53,7 +53,10 @@ def list_runs(
 
 
 @app.command()
-def show(run_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def show(
+    run_id: str = typer.Argument(..., help="The run's id."),
+    as_json: bool = typer.Option(False, "--json", help="The whole record as JSON."),
+) -> None:
     """Everything recorded about one run."""
     with workspace() as ws:
         record = ws.runs.get(run_id)
@@ -78,7 +81,7 @@ def show(run_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command()
-def compare(run_ids: list[str]) -> None:
+def compare(run_ids: list[str] = typer.Argument(..., help="Two or more run ids.")) -> None:
     """Runs side by side: one column each; rows that differ are highlighted."""
     with workspace() as ws:
         frame = ws.runs.compare(run_ids)
@@ -91,7 +94,10 @@ def compare(run_ids: list[str]) -> None:
 
 
 @app.command()
-def validate(run_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def validate(
+    run_id: str = typer.Argument(..., help="The run's id."),
+    as_json: bool = typer.Option(False, "--json", help="Required and missing fields as JSON."),
+) -> None:
     """Check a run against the required metadata schema; exit 3 if anything is missing."""
     with workspace() as ws:
         result = ws.runs.validate(run_id)
