@@ -22,7 +22,8 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash benchmarks/run.sh
 
 lint: $(STAMP)
-	$(PY) -m ruff check leanops tests benchmarks
+	$(PY) -m ruff check leanops tests benchmarks docs
+	$(PY) -m ruff format --check leanops tests benchmarks docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -39,8 +39,13 @@ GOAL_MS = 200.0
 
 
 def _git(root: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@x"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@x",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@x",
+    }
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=env)
 
 
@@ -77,8 +82,11 @@ def leanops_job(ws: Workspace, spec: Path, marks: dict[str, float]) -> tuple[flo
 
 def summary(values: list[float]) -> dict[str, float]:
     ms = sorted(v * 1000 for v in values)
-    return {"median_ms": round(statistics.median(ms), 2), "p90_ms": round(ms[int(0.9 * (len(ms) - 1))], 2),
-            "min_ms": round(ms[0], 2)}
+    return {
+        "median_ms": round(statistics.median(ms), 2),
+        "p90_ms": round(ms[int(0.9 * (len(ms) - 1))], 2),
+        "min_ms": round(ms[0], 2),
+    }
 
 
 def main() -> None:
@@ -96,8 +104,12 @@ def main() -> None:
         ws = Workspace.from_config(root)
         ws.bootstrap()
         marks: dict[str, float] = {}
-        phases: dict[str, list[float]] = {"checks_and_record": [], "tracked_run": [], "launch_to_start": [],
-                                          "after_exit": []}
+        phases: dict[str, list[float]] = {
+            "checks_and_record": [],
+            "tracked_run": [],
+            "launch_to_start": [],
+            "after_exit": [],
+        }
 
         def on_event(job: JobRecord, kind: str, data: dict[str, Any]) -> None:
             marks[kind] = time.time()
@@ -138,10 +150,14 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"submit → start   median {job_start:7.1f} ms  (direct {direct_start:.1f} ms, x{result['start_ratio_vs_direct']}),"
-          f" goal < {GOAL_MS:.0f} ms: {'met' if result['submit_to_start_meets_goal'] else 'MISSED'}")
-    print(f"whole job        median {job_total:7.1f} ms  (direct {direct_total:.1f} ms, x{result['total_ratio_vs_direct']},"
-          f" +{result['overhead_ms_vs_direct']} ms)")
+    print(
+        f"submit → start   median {job_start:7.1f} ms  (direct {direct_start:.1f} ms, x{result['start_ratio_vs_direct']}),"
+        f" goal < {GOAL_MS:.0f} ms: {'met' if result['submit_to_start_meets_goal'] else 'MISSED'}"
+    )
+    print(
+        f"whole job        median {job_total:7.1f} ms  (direct {direct_total:.1f} ms, x{result['total_ratio_vs_direct']},"
+        f" +{result['overhead_ms_vs_direct']} ms)"
+    )
     for name, s in stats["phases"].items():
         print(f"  {name:<18} median {s['median_ms']:7.1f} ms")
     print(f"wrote {args.out}")

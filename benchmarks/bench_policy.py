@@ -60,9 +60,7 @@ def mixed_requests() -> list[PolicyRequest]:
         ([Role.ADMIN], "model.register", "ModelVersion", {"metadata_complete": False}),
     ]
     out = []
-    for (roles, action, rtype, context), zone, owner in itertools.product(
-        cases, Zone, ("alice", "bob")
-    ):
+    for (roles, action, rtype, context), zone, owner in itertools.product(cases, Zone, ("alice", "bob")):
         resource = Resource(type=rtype, id=f"{rtype.lower()}-1", owner=owner)
         out.append(
             PolicyRequest(
@@ -77,9 +75,7 @@ def mixed_requests() -> list[PolicyRequest]:
     return out
 
 
-def raw_inputs(
-    request: PolicyRequest, *, with_actions: bool
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def raw_inputs(request: PolicyRequest, *, with_actions: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The request and entity list a hand-rolled integration passes to cedarpy."""
     roles = [
         {
@@ -106,9 +102,7 @@ def raw_inputs(
                 }
             )
     else:
-        entities.append(
-            {"uid": {"type": res.type, "id": res.id}, "attrs": {"owner": res.owner}, "parents": []}
-        )
+        entities.append({"uid": {"type": res.type, "id": res.id}, "attrs": {"owner": res.owner}, "parents": []})
     if with_actions:  # without a schema Cedar only knows action groups from entities
         for group, actions in ACTION_GROUPS.items():
             entities.append({"uid": {"type": "Action", "id": group}, "attrs": {}, "parents": []})
@@ -129,9 +123,7 @@ def raw_inputs(
     return cedar_request, entities
 
 
-def run(
-    variants: dict[str, Callable[[int], bool]], n: int, seconds: float
-) -> dict[str, dict[str, float]]:
+def run(variants: dict[str, Callable[[int], bool]], n: int, seconds: float) -> dict[str, dict[str, float]]:
     """Round-robin slices until every variant has run `seconds`; per-call latencies in µs."""
     spent = dict.fromkeys(variants, 0.0)
     latencies: dict[str, list[float]] = {name: [] for name in variants}
@@ -182,9 +174,7 @@ def main() -> None:
         ("with schema", with_schema, schema_text),
         ("no schema", without_schema, None),
     ):
-        got = [
-            cedarpy.is_authorized(req, policies_text, ents, schema).allowed for req, ents in inputs
-        ]
+        got = [cedarpy.is_authorized(req, policies_text, ents, schema).allowed for req, ents in inputs]
         assert got == expected, f"hand-rolled ({label}) disagrees with the engine"
 
     n = len(requests)
@@ -192,9 +182,7 @@ def main() -> None:
         "leanops decide": lambda i: engine.decide(requests[i]).allowed,
         "leanops decide, cold entity cache": lambda i: engine.decide(cold[i % len(cold)]).allowed,
         "cedarpy by hand: policy + schema text": lambda i: (
-            cedarpy.is_authorized(
-                with_schema[i][0], policies_text, with_schema[i][1], schema_text
-            ).allowed
+            cedarpy.is_authorized(with_schema[i][0], policies_text, with_schema[i][1], schema_text).allowed
         ),
         "cedarpy by hand: policy text, no schema": lambda i: (
             cedarpy.is_authorized(without_schema[i][0], policies_text, without_schema[i][1]).allowed
@@ -205,9 +193,7 @@ def main() -> None:
     for r in results.values():
         r["leanops_speedup"] = base / r["per_second"]
 
-    print(
-        f"{len(requests)} mixed requests ({sum(expected)} allowed), {args.seconds:g}s per variant\n"
-    )
+    print(f"{len(requests)} mixed requests ({sum(expected)} allowed), {args.seconds:g}s per variant\n")
     print(f"{'variant':42} {'decisions/s':>12} {'median µs':>10} {'p99 µs':>9} {'leanops is':>11}")
     for name, r in results.items():
         print(

@@ -66,8 +66,9 @@ def p1_per_call(ws: Workspace, points: int) -> dict[str, Any]:
     run.end()
     done = time.perf_counter()
     with ws.store.transaction() as unit:
-        stored = unit.conn.execute(select(func.count()).select_from(t.run_metrics)
-                                   .where(t.run_metrics.c.run_id == run.id)).scalar()
+        stored = unit.conn.execute(
+            select(func.count()).select_from(t.run_metrics).where(t.run_metrics.c.run_id == run.id)
+        ).scalar()
     assert stored == points, f"{stored} of {points} points stored"
     return {
         "points": points,
@@ -88,19 +89,39 @@ def seed_runs(ws: Workspace, n: int) -> float:
     for i in range(n):
         rid = uuid.uuid4().hex
         start = now - timedelta(minutes=n - i)
-        runs.append({
-            "id": rid, "owner": "alice", "purpose": f"sweep {i}", "status": "finished", "approval": "unreviewed",
-            "zone": "sandbox", "start_time": start, "end_time": start + timedelta(seconds=30),
-            "code_commit": "0" * 40, "code_dirty": False, "code_remote": "https://git.example.com/x.git",
-            "features": ["a", "b"], "environment": {}, "data_class": "internal", "missing": [],
-            "pid": None, "hostname": None, "heartbeat_at": None,
-        })
+        runs.append(
+            {
+                "id": rid,
+                "owner": "alice",
+                "purpose": f"sweep {i}",
+                "status": "finished",
+                "approval": "unreviewed",
+                "zone": "sandbox",
+                "start_time": start,
+                "end_time": start + timedelta(seconds=30),
+                "code_commit": "0" * 40,
+                "code_dirty": False,
+                "code_remote": "https://git.example.com/x.git",
+                "features": ["a", "b"],
+                "environment": {},
+                "data_class": "internal",
+                "missing": [],
+                "pid": None,
+                "hostname": None,
+                "heartbeat_at": None,
+            }
+        )
         lr = LRS[i % len(LRS)]
-        for key, value, num in (("lr", str(lr), lr), ("depth", str(i % 7 + 2), float(i % 7 + 2)),
-                                ("optimizer", ("adam", "sgd", "rmsprop")[i % 3], None)):
+        for key, value, num in (
+            ("lr", str(lr), lr),
+            ("depth", str(i % 7 + 2), float(i % 7 + 2)),
+            ("optimizer", ("adam", "sgd", "rmsprop")[i % 3], None),
+        ):
             params.append({"run_id": rid, "key": key, "value": value, "value_key": value, "value_num": num})
         for key, value in (("auc", rng.random()), ("loss", rng.random())):
-            latest.append({"run_id": rid, "key": key, "value": value, "step": 99, "ts": start.timestamp(), "flag": None})
+            latest.append(
+                {"run_id": rid, "key": key, "value": value, "step": 99, "ts": start.timestamp(), "flag": None}
+            )
         tags.append({"run_id": rid, "key": "team", "value": ("a", "b")[i % 2]})
     began = time.perf_counter()
     with ws.store.transaction() as unit:
@@ -162,9 +183,22 @@ def run_mlflow(points: int, runs: int, reps: int) -> dict[str, Any]:
     python = ensure_mlflow_venv()
     with tempfile.TemporaryDirectory(prefix="bench-mlflow-") as tmp:
         done = subprocess.run(
-            [str(python), str(HERE / "peers" / "mlflow_tracking.py"), "--dir", tmp, "--points", str(points),
-             "--runs", str(runs), "--reps", str(reps)],
-            capture_output=True, text=True, check=False, env={**os.environ, "MLFLOW_ENABLE_ASYNC_LOGGING": "false"},
+            [
+                str(python),
+                str(HERE / "peers" / "mlflow_tracking.py"),
+                "--dir",
+                tmp,
+                "--points",
+                str(points),
+                "--runs",
+                str(runs),
+                "--reps",
+                str(reps),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "MLFLOW_ENABLE_ASYNC_LOGGING": "false"},
         )
     if done.returncode != 0:
         raise SystemExit(f"the MLflow peer failed:\n{done.stderr[-3000:]}")
@@ -212,9 +246,13 @@ def main() -> None:
 
     result: dict[str, Any] = {
         "benchmark": "tracking",
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-                    "python_loop_1m_seconds": round(calibration, 3)},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            "python_loop_1m_seconds": round(calibration, 3),
+        },
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "targets": {"p1_seconds": 1.0, "p2_median_ms": 50.0},
         "leanops": leanops,
@@ -222,7 +260,9 @@ def main() -> None:
     }
     if mlflow:
         result["ratios"] = {
-            "p1_per_call_vs_mlflow_per_call": ratio(p1["points_per_second"], mlflow["log_metric_per_call"]["points_per_second"]),
+            "p1_per_call_vs_mlflow_per_call": ratio(
+                p1["points_per_second"], mlflow["log_metric_per_call"]["points_per_second"]
+            ),
             "p1_per_call_vs_mlflow_log_batch": ratio(p1["points_per_second"], mlflow["log_batch"]["points_per_second"]),
             "p2_mlflow_median_over_leanops_median": ratio(mlflow["search"]["median_ms"], p2["median_ms"]),
         }
@@ -230,10 +270,14 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    print(f"\nP1 {p1['points']:,} points per call: {p1['seconds']:.3f} s ({p1['per_call_microseconds']} µs/call)"
-          f" — target < 1 s: {'met' if p1['seconds'] < 1 else 'MISSED'}")
-    print(f"P2 search {p2['runs']:,} runs: median {p2['median_ms']} ms — target < 50 ms: "
-          f"{'met' if p2['median_ms'] < 50 else 'MISSED'}")
+    print(
+        f"\nP1 {p1['points']:,} points per call: {p1['seconds']:.3f} s ({p1['per_call_microseconds']} µs/call)"
+        f" — target < 1 s: {'met' if p1['seconds'] < 1 else 'MISSED'}"
+    )
+    print(
+        f"P2 search {p2['runs']:,} runs: median {p2['median_ms']} ms — target < 50 ms: "
+        f"{'met' if p2['median_ms'] < 50 else 'MISSED'}"
+    )
     print(f"wrote {out.relative_to(ROOT)}")
 
 

@@ -1,7 +1,7 @@
 """leanops: the lean MLOps control plane for small teams.
 
-    import leanops
-    ws = leanops.Workspace.from_config()
+import leanops
+ws = leanops.Workspace.from_config()
 """
 
 from leanops.errors import (

@@ -78,8 +78,12 @@ def fsck(
                 raise NotFound(ref.digest)
         except NotFound:
             report.damage.append(
-                Damage(kind="missing", digest=ref.digest, where=f"{ref.owner_kind}:{ref.owner_id}",
-                       detail=f"{ref.name!r} points to a blob that is not in the artifact store")
+                Damage(
+                    kind="missing",
+                    digest=ref.digest,
+                    where=f"{ref.owner_kind}:{ref.owner_id}",
+                    detail=f"{ref.name!r} points to a blob that is not in the artifact store",
+                )
             )
     for check in extra_checks:
         report.damage.extend(check())

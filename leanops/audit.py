@@ -95,18 +95,34 @@ def verify_chain(records: Iterable[AuditRecord], head: ChainHead) -> VerifyRepor
         checked += 1
         if rec.seq != expected_seq:
             kind = "missing (deleted) records before it" if rec.seq > expected_seq else "out of order or inserted"
-            return VerifyReport(ok=False, checked=checked, first_bad_seq=rec.seq,
-                                reason=f"expected seq {expected_seq}, found {rec.seq}: {kind}")
+            return VerifyReport(
+                ok=False,
+                checked=checked,
+                first_bad_seq=rec.seq,
+                reason=f"expected seq {expected_seq}, found {rec.seq}: {kind}",
+            )
         if rec.prev_hash != prev:
-            return VerifyReport(ok=False, checked=checked, first_bad_seq=rec.seq,
-                                reason="its link to the previous record is broken (a record was removed, inserted or reordered)")
+            return VerifyReport(
+                ok=False,
+                checked=checked,
+                first_bad_seq=rec.seq,
+                reason="its link to the previous record is broken (a record was removed, inserted or reordered)",
+            )
         if record_hash(rec, rec.seq, rec.prev_hash) != rec.hash:
-            return VerifyReport(ok=False, checked=checked, first_bad_seq=rec.seq,
-                                reason="its content does not match its hash (the record was edited)")
+            return VerifyReport(
+                ok=False,
+                checked=checked,
+                first_bad_seq=rec.seq,
+                reason="its content does not match its hash (the record was edited)",
+            )
         prev, expected_seq = rec.hash, expected_seq + 1
     if (head.seq, head.hash) != (expected_seq - 1, prev):
-        return VerifyReport(ok=False, checked=checked, first_bad_seq=expected_seq,
-                            reason=f"the chain ends at seq {expected_seq - 1} but its head says {head.seq}: records were removed from the end")
+        return VerifyReport(
+            ok=False,
+            checked=checked,
+            first_bad_seq=expected_seq,
+            reason=f"the chain ends at seq {expected_seq - 1} but its head says {head.seq}: records were removed from the end",
+        )
     return VerifyReport(ok=True, checked=checked)
 
 
@@ -141,7 +157,9 @@ class AuditService:
             return unit.audit.tail(n)
 
     def query(self, flt: AuditFilter) -> list[AuditRecord]:
-        with self.guard.act("audit.read", self._resource(), details={"op": "query", **flt.model_dump(mode="json", exclude_none=True)}) as unit:
+        with self.guard.act(
+            "audit.read", self._resource(), details={"op": "query", **flt.model_dump(mode="json", exclude_none=True)}
+        ) as unit:
             return unit.audit.query(flt)
 
     def verify(self) -> VerifyReport:

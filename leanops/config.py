@@ -46,8 +46,13 @@ class DataSettings(BaseModel, extra="forbid"):
 
 
 class PolicySettings(BaseModel, extra="forbid"):
-    paths: list[str] = Field(default_factory=lambda: ["policies"], description="Folders or files of project Cedar policies")
-    escalation: str = Field("Ask an admin for a time-boxed exception: leanops policy exception grant", description="Who to ask when a policy says no")
+    paths: list[str] = Field(
+        default_factory=lambda: ["policies"], description="Folders or files of project Cedar policies"
+    )
+    escalation: str = Field(
+        "Ask an admin for a time-boxed exception: leanops policy exception grant",
+        description="Who to ask when a policy says no",
+    )
 
 
 class RunSettings(BaseModel, extra="forbid"):
@@ -55,7 +60,9 @@ class RunSettings(BaseModel, extra="forbid"):
         default_factory=lambda: list(_run_fields()),
         description="Metadata a run must carry to end `finished` and become a model-version candidate",
     )
-    flush_interval_seconds: float = Field(5.0, gt=0, description="Buffered params and metrics reach the store at least this often")
+    flush_interval_seconds: float = Field(
+        5.0, gt=0, description="Buffered params and metrics reach the store at least this often"
+    )
     flush_size: int = Field(5000, ge=1, description="…or as soon as this many points are waiting")
     heartbeat_seconds: float = Field(30.0, gt=0, description="How often a running run proves it is alive")
     stale_after_seconds: float = Field(600.0, gt=0, description="A running run silent this long is marked killed")
@@ -95,7 +102,9 @@ class ZoneQuota(BaseModel, extra="forbid"):
     max_concurrent_jobs: int = Field(4, ge=1, description="Jobs running at once in the zone")
     max_sweep_trials: int = Field(20, ge=1, description="Trials one sweep may fan out")
     max_cpu: float | None = Field(16.0, gt=0, description="CPU cores one job may declare (null: no limit)")
-    max_memory: Annotated[int | None, BeforeValidator(_memory)] = Field(64 * 2**30, description="Memory one job may declare (64Gi)")
+    max_memory: Annotated[int | None, BeforeValidator(_memory)] = Field(
+        64 * 2**30, description="Memory one job may declare (64Gi)"
+    )
     max_gpu: int | None = Field(1, ge=0, description="GPUs one job may declare")
 
 
@@ -109,14 +118,23 @@ def default_quotas() -> dict[Zone, ZoneQuota]:
 
 class JobSettings(BaseModel, extra="forbid"):
     executor: Literal["local", "ray"] = Field("local", description="Where job attempts run: local processes or Ray")
-    ray_address: str | None = Field(None, description="Ray cluster address (ray://host:10001 or auto); unset: a local Ray")
+    ray_address: str | None = Field(
+        None, description="Ray cluster address (ray://host:10001 or auto); unset: a local Ray"
+    )
     warn_fraction: float = Field(0.8, gt=0, lt=1, description="Warn a job's owner past this share of its deadline")
     grace_seconds: float = Field(10.0, ge=0, description="SIGTERM → SIGKILL grace, time to save a checkpoint")
     poll_seconds: float = Field(0.5, gt=0, description="How often a running job checks for a cancel request")
-    scratch_root: str = Field(f"{STATE_DIR}/scratch", description="Per-attempt scratch folders and checkpoints (shared path for Ray clusters)")
+    scratch_root: str = Field(
+        f"{STATE_DIR}/scratch", description="Per-attempt scratch folders and checkpoints (shared path for Ray clusters)"
+    )
     scratch_ttl: DurationSeconds = Field(86400.0, description="How long scratch outputs and attempt logs are kept")
-    secrets_file: str | None = Field("~/.config/leanops/secrets.env", description="KEY=VALUE secrets file, outside the repository")
-    quotas: dict[Zone, ZoneQuota] = Field(default_factory=default_quotas, description="Per zone: longest deadline, concurrent jobs, largest sweep, cpu/memory/gpu per job")
+    secrets_file: str | None = Field(
+        "~/.config/leanops/secrets.env", description="KEY=VALUE secrets file, outside the repository"
+    )
+    quotas: dict[Zone, ZoneQuota] = Field(
+        default_factory=default_quotas,
+        description="Per zone: longest deadline, concurrent jobs, largest sweep, cpu/memory/gpu per job",
+    )
 
 
 class NotifySettings(BaseModel, extra="forbid"):
@@ -142,12 +160,20 @@ class InitialBudget(BaseModel, extra="forbid"):
 
 
 class BudgetSettings(BaseModel, extra="forbid"):
-    thresholds: list[int] = Field(default_factory=lambda: [50, 80, 100], description="Alert at these % of actual and forecast spend")
+    thresholds: list[int] = Field(
+        default_factory=lambda: [50, 80, 100], description="Alert at these % of actual and forecast spend"
+    )
     forecast_after_days: float = Field(2.0, ge=0, description="No forecast alert before this many days of the month")
-    attribution_tags: list[str] = Field(default_factory=lambda: ["project", "owner", "cost_center"],
-                                        description="Spend lacking one of these is untagged: refused in zones requiring tags, reported elsewhere")
-    default_tags: dict[str, str] = Field(default_factory=dict, description="Tags every ledger entry gets unless it has its own, e.g. cost_center")
-    initial: list[InitialBudget] = Field(default_factory=list, description="Budgets in force until `leanops budget set` replaces them")
+    attribution_tags: list[str] = Field(
+        default_factory=lambda: ["project", "owner", "cost_center"],
+        description="Spend lacking one of these is untagged: refused in zones requiring tags, reported elsewhere",
+    )
+    default_tags: dict[str, str] = Field(
+        default_factory=dict, description="Tags every ledger entry gets unless it has its own, e.g. cost_center"
+    )
+    initial: list[InitialBudget] = Field(
+        default_factory=list, description="Budgets in force until `leanops budget set` replaces them"
+    )
 
 
 class NamingSettings(BaseModel, extra="forbid"):
@@ -175,7 +201,10 @@ class Settings(BaseSettings):
     zone: Zone = Field(Zone.SANDBOX, description="The zone actions happen in unless one is named")
     store: StoreSettings = Field(default_factory=StoreSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
-    zones: dict[Zone, ZoneRules] = Field(default_factory=default_zone_rules, description="Per zone: sensitive data, approvals, required tags, rollback target, complete metadata, hard ceiling")
+    zones: dict[Zone, ZoneRules] = Field(
+        default_factory=default_zone_rules,
+        description="Per zone: sensitive data, approvals, required tags, rollback target, complete metadata, hard ceiling",
+    )
     data: DataSettings = Field(default_factory=DataSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     jobs: JobSettings = Field(default_factory=JobSettings)

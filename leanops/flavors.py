@@ -32,11 +32,23 @@ SIGNATURE_ROWS = 5
 
 # Module prefixes whose types a skops file may build without the caller vouching for them.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.", "scipy.special.")
-TRUSTED_TYPES = frozenset({
-    "builtins.dict", "builtins.list", "builtins.tuple", "builtins.set", "builtins.str", "builtins.int",
-    "builtins.float", "builtins.bool", "builtins.bytes", "builtins.slice", "builtins.NoneType",
-    "collections.OrderedDict", "collections.defaultdict",
-})
+TRUSTED_TYPES = frozenset(
+    {
+        "builtins.dict",
+        "builtins.list",
+        "builtins.tuple",
+        "builtins.set",
+        "builtins.str",
+        "builtins.int",
+        "builtins.float",
+        "builtins.bool",
+        "builtins.bytes",
+        "builtins.slice",
+        "builtins.NoneType",
+        "collections.OrderedDict",
+        "collections.defaultdict",
+    }
+)
 
 
 class ColumnSpec(BaseModel):
@@ -94,8 +106,9 @@ class SklearnFlavor:
         import skops.io
 
         skops.io.dump(model, folder / self.file)
-        return ModelManifest(flavor=self.name, files={"model": self.file},
-                             libraries=_versions("scikit-learn", "skops", "numpy", "scipy"))
+        return ModelManifest(
+            flavor=self.name, files={"model": self.file}, libraries=_versions("scikit-learn", "skops", "numpy", "scipy")
+        )
 
     def load(self, folder: Path, manifest: ModelManifest, trusted: Iterable[str]) -> Any:
         import skops.io
@@ -135,8 +148,10 @@ class FunctionFlavor:
             for part in qualname.split("."):
                 target = getattr(target, part)
         except (ImportError, AttributeError) as exc:
-            raise NotFound(f"Cannot import {manifest.loader} for the model at {folder}: {exc}.",
-                           hint="Install the package that defines it.") from None
+            raise NotFound(
+                f"Cannot import {manifest.loader} for the model at {folder}: {exc}.",
+                hint="Install the package that defines it.",
+            ) from None
         return target
 
 
@@ -200,7 +215,9 @@ def infer_signature(model: Any, input_example: Any) -> Signature:
         head = array[:SIGNATURE_ROWS]
         inputs = TensorSpec(dtype=str(array.dtype), shape=[-1, *array.shape[1:]])
     else:
-        raise ValidationError(f"input_example must be a pandas DataFrame or a NumPy array, not {type(input_example).__name__}.")
+        raise ValidationError(
+            f"input_example must be a pandas DataFrame or a NumPy array, not {type(input_example).__name__}."
+        )
     predict: Callable[[Any], Any] = model.predict if hasattr(model, "predict") else model
     try:
         output = np.asarray(predict(head))

@@ -28,22 +28,42 @@ class Governance:
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
 
-    def grant_exception(self, principal: str, action: str, *, resource: str = "*", zone: Zone | None = None,
-                        expires: timedelta, reason: str) -> PolicyException:
+    def grant_exception(
+        self,
+        principal: str,
+        action: str,
+        *,
+        resource: str = "*",
+        zone: Zone | None = None,
+        expires: timedelta,
+        reason: str,
+    ) -> PolicyException:
         """An admin's waiver for one principal and action, expiring by itself."""
         if action not in ACTIONS:
             raise ValidationError(f"Unknown action {action!r}.", hint="Known actions: " + ", ".join(sorted(ACTIONS)))
         if not reason.strip():
             raise ValidationError("An exception needs a reason.", hint="Say why with --reason.")
         if expires > MAX_EXCEPTION:
-            raise ValidationError(f"Exceptions last at most {MAX_EXCEPTION.days} days.", hint="Grant a shorter one; renew it if still needed.")
+            raise ValidationError(
+                f"Exceptions last at most {MAX_EXCEPTION.days} days.",
+                hint="Grant a shorter one; renew it if still needed.",
+            )
         now = self.guard.clock.now()
         waiver = PolicyException(
-            id=secrets.token_hex(6), principal=principal, action=action, resource=resource, zone=zone,
-            reason=reason, granted_by=self.guard.actor.name, created_at=now, expires_at=now + expires,
+            id=secrets.token_hex(6),
+            principal=principal,
+            action=action,
+            resource=resource,
+            zone=zone,
+            reason=reason,
+            granted_by=self.guard.actor.name,
+            created_at=now,
+            expires_at=now + expires,
         )
         details = {"op": "grant", **waiver.model_dump(mode="json")}
-        with self.guard.act("policy.exception", Resource(type="Policy", id=f"exception:{waiver.id}"), details=details) as unit:
+        with self.guard.act(
+            "policy.exception", Resource(type="Policy", id=f"exception:{waiver.id}"), details=details
+        ) as unit:
             unit.exceptions.add(waiver)
         return waiver
 
@@ -52,7 +72,9 @@ class Governance:
             return unit.exceptions.list()
 
     def revoke_exception(self, exc_id: str) -> None:
-        with self.guard.act("policy.exception", Resource(type="Policy", id=f"exception:{exc_id}"), details={"op": "revoke"}) as unit:
+        with self.guard.act(
+            "policy.exception", Resource(type="Policy", id=f"exception:{exc_id}"), details={"op": "revoke"}
+        ) as unit:
             if unit.exceptions.get(exc_id) is None:
                 raise NotFound(f"No policy exception {exc_id!r}.", hint="`leanops policy exception list` shows them.")
             unit.exceptions.revoke(exc_id, self.guard.clock.now())

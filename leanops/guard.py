@@ -56,8 +56,12 @@ class Guard:
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}: add it to leanops.policy.ACTION_GROUPS")
         request = PolicyRequest(
-            principal=self.actor.name, roles=self.actor.roles_in(zone), action=action,
-            resource=resource, zone=zone, context=context or {},
+            principal=self.actor.name,
+            roles=self.actor.roles_in(zone),
+            action=action,
+            resource=resource,
+            zone=zone,
+            context=context or {},
         )
         decision = self.engine.decide(request)
         if decision.allowed:
@@ -108,24 +112,42 @@ class Guard:
         raise PolicyDenied(
             f"{self.actor.name} ({roles} in {zone}) may not {action} {resource.ref}: denied by {by}.",
             hint=self.escalation or None,
-            action=action, resource=resource.ref, zone=str(zone), policy_ids=decision.policy_ids,
+            action=action,
+            resource=resource.ref,
+            zone=str(zone),
+            policy_ids=decision.policy_ids,
         )
 
-    def check(self, action: str, resource: Resource, *, zone: Zone | None = None,
-              context: dict[str, Any] | None = None, details: dict[str, Any] | None = None) -> None:
+    def check(
+        self,
+        action: str,
+        resource: Resource,
+        *,
+        zone: Zone | None = None,
+        context: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         """Decide and audit an action that changes nothing in the store (a read, a gate)."""
         with self.act(action, resource, zone=zone, context=context, details=details):
             pass
 
-    def _record_denial(self, action: str, resource: Resource, zone: Zone,
-                       decision: PolicyDecision, details: dict[str, Any]) -> None:
+    def _record_denial(
+        self, action: str, resource: Resource, zone: Zone, decision: PolicyDecision, details: dict[str, Any]
+    ) -> None:
         with self.store.transaction() as unit:
             unit.audit.append(self._entry(action, resource, zone, decision, details))
 
-    def _entry(self, action: str, resource: Resource, zone: Zone,
-               decision: PolicyDecision, details: dict[str, Any]) -> AuditEntry:
+    def _entry(
+        self, action: str, resource: Resource, zone: Zone, decision: PolicyDecision, details: dict[str, Any]
+    ) -> AuditEntry:
         return AuditEntry(
-            at=self.clock.now(), actor=self.actor.name, action=action, resource=resource.ref, zone=str(zone),
-            decision="allow" if decision.allowed else "deny", policy_ids=decision.policy_ids,
-            request_id=self.request_id, details=redact(details),
+            at=self.clock.now(),
+            actor=self.actor.name,
+            action=action,
+            resource=resource.ref,
+            zone=str(zone),
+            decision="allow" if decision.allowed else "deny",
+            policy_ids=decision.policy_ids,
+            request_id=self.request_id,
+            details=redact(details),
         )

@@ -36,25 +36,55 @@ ROLE_PARENTS: dict[Role, Role | None] = {
 # Action groups: Cedar policies speak of `action in Action::"read"` and the like.
 ACTION_GROUPS: dict[str, list[str]] = {
     "read": [
-        "project.read", "audit.read", "policy.read", "user.read",
-        "dataset.read", "run.read", "job.read", "model.read", "deployment.read", "cost.read", "budget.read",
+        "project.read",
+        "audit.read",
+        "policy.read",
+        "user.read",
+        "dataset.read",
+        "run.read",
+        "job.read",
+        "model.read",
+        "deployment.read",
+        "cost.read",
+        "budget.read",
     ],
     "write": [
-        "dataset.register", "run.create", "run.log", "job.run", "job.cancel",
-        "model.register", "model.evaluate", "cost.record",
+        "dataset.register",
+        "run.create",
+        "run.log",
+        "job.run",
+        "job.cancel",
+        "model.register",
+        "model.evaluate",
+        "cost.record",
     ],
     # Not "write": a developer's sandbox rights must never mint credentials for someone else.
     "credentials": ["token.create", "token.revoke"],
     "release": ["model.approve", "model.promote", "model.rollback", "deploy", "budget.overspend"],
     "admin": [
-        "project.init", "user.manage", "policy.exception", "budget.set", "gc.run", "audit.export",
+        "project.init",
+        "user.manage",
+        "policy.exception",
+        "budget.set",
+        "gc.run",
+        "audit.export",
     ],
 }
 ACTIONS: dict[str, str] = {action: group for group, names in ACTION_GROUPS.items() for action in names}
 
 # Entity types a resource may be, as named in the Cedar schema.
 RESOURCE_TYPES = (
-    "Project", "User", "Dataset", "Run", "Model", "ModelVersion", "Job", "Budget", "Deployment", "Token", "Policy",
+    "Project",
+    "User",
+    "Dataset",
+    "Run",
+    "Model",
+    "ModelVersion",
+    "Job",
+    "Budget",
+    "Deployment",
+    "Token",
+    "Policy",
 )
 
 

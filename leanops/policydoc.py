@@ -94,9 +94,7 @@ def _roles_section(engine: PolicyEngine, order: list[Zone]) -> list[str]:
     for role in Role:
         cells = [_cell(engine, role, zone) for zone in order]
         lines.append(f"| `{role}` | " + " | ".join(cells) + " |")
-    groups = "; ".join(
-        f"**{g}**: " + ", ".join(f"`{a}`" for a in actions) for g, actions in ACTION_GROUPS.items()
-    )
+    groups = "; ".join(f"**{g}**: " + ", ".join(f"`{a}`" for a in actions) for g, actions in ACTION_GROUPS.items())
     return [*lines, "", f"Action groups — {groups}.", ""]
 
 
@@ -152,8 +150,7 @@ def _escalation_section(escalation: str) -> list[str]:
         "leanops policy exception revoke <id>",
         "```",
         "",
-        "`leanops policy explain` shows the decision for one request and the policies that "
-        "made it.",
+        "`leanops policy explain` shows the decision for one request and the policies that made it.",
         "",
     ]
 
@@ -163,9 +160,7 @@ def _policies_section(policies: list[PolicyInfo]) -> list[str]:
         return []
     lines = ["## Active policies", "", "| id | effect | why | where |", "|---|---|---|---|"]
     for p in policies:
-        lines.append(
-            f"| `{p.id}` | {p.effect} | {_cell_text(p.comment)} | {Path(p.file).name}:{p.line} |"
-        )
+        lines.append(f"| `{p.id}` | {p.effect} | {_cell_text(p.comment)} | {Path(p.file).name}:{p.line} |")
     return [*lines, ""]
 
 

@@ -132,7 +132,9 @@ def write_project(folder: Path, *, project: str | None = None, owner: str | None
     owner = owner or getpass.getuser()
     for value, what in ((name, "project"), (owner, "owner")):
         if not value or any(c.isspace() or c in ":#'\"" for c in value):
-            raise ValidationError(f"{what} {value!r} cannot be used in {CONFIG_FILE}.", hint="Use letters, digits, '-', '_' or '.'.")
+            raise ValidationError(
+                f"{what} {value!r} cannot be used in {CONFIG_FILE}.", hint="Use letters, digits, '-', '_' or '.'."
+            )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / STATE_DIR).mkdir(exist_ok=True)
     (folder / STATE_DIR / ".gitignore").write_text("*\n")

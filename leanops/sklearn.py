@@ -103,7 +103,9 @@ def _log_params(run: Any, estimator: Any) -> None:
     clashes = [k for k in params if k in run.record.params and run.record.params[k] != str(params[k])]
     run.log_params(fresh)
     if clashes:
-        warnings.warn(f"leanops autolog kept the first value of params {', '.join(clashes)} in run {run.id}", stacklevel=4)
+        warnings.warn(
+            f"leanops autolog kept the first value of params {', '.join(clashes)} in run {run.id}", stacklevel=4
+        )
 
 
 def _log_model(run: Any, estimator: Any, X: Any) -> None:

@@ -26,8 +26,8 @@ from leanops.users import UserService
 from leanops.zones import Zone
 
 if TYPE_CHECKING:
-    from leanops.datasets import DatasetService
     from leanops.cost.service import CostService
+    from leanops.datasets import DatasetService
     from leanops.jobs import JobService
     from leanops.registry import RegistryService
     from leanops.runs import RunService
@@ -77,7 +77,9 @@ class Workspace:
         if self._artifacts is None:
             from leanops.adapters.artifacts import artifact_store_from_url
 
-            options = {"endpoint_url": self.settings.artifacts.endpoint_url} if self.settings.artifacts.endpoint_url else {}
+            options = (
+                {"endpoint_url": self.settings.artifacts.endpoint_url} if self.settings.artifacts.endpoint_url else {}
+            )
             self._artifacts = artifact_store_from_url(self.settings.artifacts_url, **options)
         return self._artifacts
 
@@ -96,8 +98,15 @@ class Workspace:
     def guard_for(self, actor: Actor) -> Guard:
         from leanops.cost.naming import naming_check
 
-        return Guard(self.store, self.policy_engine, self.clock, actor, zone=self.zone,
-                     escalation=self.settings.policy.escalation, checks=[naming_check(self.settings.naming)])
+        return Guard(
+            self.store,
+            self.policy_engine,
+            self.clock,
+            actor,
+            zone=self.zone,
+            escalation=self.settings.policy.escalation,
+            checks=[naming_check(self.settings.naming)],
+        )
 
     @cached_property
     def users(self) -> UserService:
@@ -121,15 +130,26 @@ class Workspace:
     def models(self) -> RegistryService:
         from leanops.registry import RegistryService
 
-        return RegistryService(self.guard, self.artifacts, self.runs, lambda: getattr(self, "datasets", None),
-                               clock=self.clock, settings=self.settings)
+        return RegistryService(
+            self.guard,
+            self.artifacts,
+            self.runs,
+            lambda: getattr(self, "datasets", None),
+            clock=self.clock,
+            settings=self.settings,
+        )
 
     @cached_property
     def runs(self) -> RunService:
         from leanops.runs import RunService
 
-        return RunService(self.guard, self.artifacts, self.settings.runs, zone_rules=self.settings.zones,
-                          datasets=lambda: getattr(self, "datasets", None))
+        return RunService(
+            self.guard,
+            self.artifacts,
+            self.settings.runs,
+            zone_rules=self.settings.zones,
+            datasets=lambda: getattr(self, "datasets", None),
+        )
 
     @cached_property
     def notifier(self) -> Notifier:
@@ -152,10 +172,18 @@ class Workspace:
     def jobs(self) -> JobService:
         from leanops.jobs import JobService
 
-        return JobService(self.guard, self.executor, self.notifier, self.settings.jobs, root=self.settings.root,
-                          artifacts=self.artifacts, runs=lambda: self.runs,
-                          datasets=lambda: getattr(self, "datasets", None), zone_rules=self.settings.zones,
-                          cost=lambda: getattr(self, "cost", None))
+        return JobService(
+            self.guard,
+            self.executor,
+            self.notifier,
+            self.settings.jobs,
+            root=self.settings.root,
+            artifacts=self.artifacts,
+            runs=lambda: self.runs,
+            datasets=lambda: getattr(self, "datasets", None),
+            zone_rules=self.settings.zones,
+            cost=lambda: getattr(self, "cost", None),
+        )
 
     @cached_property
     def cost(self) -> CostService:
@@ -181,16 +209,23 @@ class Workspace:
             unit.identity.add_grant(RoleGrant(principal=name, role=Role.ADMIN, granted_at=now, granted_by=name))
         self.actor = actor_for_name(self.store, name)
         self.__dict__.pop("guard", None)
-        with self.guard.act("project.init", Resource(type="Project", id=self.settings.project, owner=name),
-                            details={"bootstrap_admin": name}):
+        with self.guard.act(
+            "project.init",
+            Resource(type="Project", id=self.settings.project, owner=name),
+            details={"bootstrap_admin": name},
+        ):
             pass
         return True
 
-    def explain(self, principal: str, action: str, resource: Resource, zone: Zone,
-                context: dict[str, Any] | None = None) -> PolicyDecision:
+    def explain(
+        self, principal: str, action: str, resource: Resource, zone: Zone, context: dict[str, Any] | None = None
+    ) -> PolicyDecision:
         """What the policy decides for any principal — recorded as the caller's policy read."""
-        with self.guard.act("policy.read", Resource(type="Policy", id="explain"),
-                            details={"principal": principal, "action": action, "resource": resource.ref, "zone": str(zone)}) as unit:
+        with self.guard.act(
+            "policy.read",
+            Resource(type="Policy", id="explain"),
+            details={"principal": principal, "action": action, "resource": resource.ref, "zone": str(zone)},
+        ) as unit:
             return self.guard_for(actor_for(unit.identity, principal)).decide(action, resource, zone, context, unit)
 
     def fsck(self, progress: Any = None) -> FsckReport:
@@ -198,10 +233,16 @@ class Workspace:
         from leanops.artifacts import Damage
         from leanops.audit import verify_chain
 
-        with self.guard.act("project.read", Resource(type="Project", id=self.settings.project), details={"op": "fsck"}) as unit:
+        with self.guard.act(
+            "project.read", Resource(type="Project", id=self.settings.project), details={"op": "fsck"}
+        ) as unit:
             refs = unit.refs.all()
             chain = verify_chain(unit.audit.scan(), unit.audit.head())
-        extra = [] if chain.ok else [Damage(kind="audit", digest="-", where=f"audit seq {chain.first_bad_seq}", detail=chain.reason)]
+        extra = (
+            []
+            if chain.ok
+            else [Damage(kind="audit", digest="-", where=f"audit seq {chain.first_bad_seq}", detail=chain.reason)]
+        )
         return fsck(self.artifacts, refs, [lambda: extra], progress=progress)
 
     def status(self) -> dict[str, Any]:

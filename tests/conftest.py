@@ -102,8 +102,16 @@ def as_user(ws: Workspace):  # noqa: ANN201
     opened: list[Workspace] = []
 
     def open_as(user: str | None = None, *, token: str | None = None, zone: str | None = None) -> Workspace:
-        other = Workspace(ws.settings, store=ws.store, artifacts=ws.artifacts, policy=ws.policy_engine,
-                          clock=ws.clock, user=user, token=token, zone=zone)
+        other = Workspace(
+            ws.settings,
+            store=ws.store,
+            artifacts=ws.artifacts,
+            policy=ws.policy_engine,
+            clock=ws.clock,
+            user=user,
+            token=token,
+            zone=zone,
+        )
         opened.append(other)
         return other
 

@@ -22,10 +22,19 @@ def store(store_url: str):  # noqa: ANN201
     s.upgrade()
     with s.transaction() as unit:
         for i in range(6):
-            unit.audit.append(AuditEntry(at=T0 + timedelta(minutes=i), actor="alice" if i % 2 else "bob",
-                                         action="dataset.read", resource=f"Dataset:d{i}", zone="sandbox",
-                                         decision="allow", policy_ids=["viewers-read"], request_id=f"r{i}",
-                                         details={"i": i}))
+            unit.audit.append(
+                AuditEntry(
+                    at=T0 + timedelta(minutes=i),
+                    actor="alice" if i % 2 else "bob",
+                    action="dataset.read",
+                    resource=f"Dataset:d{i}",
+                    zone="sandbox",
+                    decision="allow",
+                    policy_ids=["viewers-read"],
+                    request_id=f"r{i}",
+                    details={"i": i},
+                )
+            )
     yield s
     s.close()
 
@@ -73,9 +82,19 @@ def test_reordered_records_are_caught(store: SqlStore) -> None:
         # Swap the contents of 2 and 4 keeping their seqs: each now sits in the wrong place.
         for seq, other in ((2, 4), (4, 2)):
             src = rows[other]
-            unit.conn.execute(update(audit_log).where(audit_log.c.seq == seq).values(
-                actor=src.actor, resource=src.resource, at=src.at, request_id=src.request_id,
-                details=src.details, prev_hash=src.prev_hash, hash=src.hash))
+            unit.conn.execute(
+                update(audit_log)
+                .where(audit_log.c.seq == seq)
+                .values(
+                    actor=src.actor,
+                    resource=src.resource,
+                    at=src.at,
+                    request_id=src.request_id,
+                    details=src.details,
+                    prev_hash=src.prev_hash,
+                    hash=src.hash,
+                )
+            )
     report = verify(store)
     assert not report.ok and report.first_bad_seq == 2
 
@@ -100,8 +119,17 @@ def test_query_filters(store: SqlStore) -> None:
 
 def test_appends_continue_the_chain_across_transactions(store: SqlStore) -> None:
     with store.transaction() as unit:
-        rec = unit.audit.append(AuditEntry(at=T0, actor="x", action="audit.read", resource="Project:audit",
-                                           zone="sandbox", decision="deny", request_id="r"))
+        rec = unit.audit.append(
+            AuditEntry(
+                at=T0,
+                actor="x",
+                action="audit.read",
+                resource="Project:audit",
+                zone="sandbox",
+                decision="deny",
+                request_id="r",
+            )
+        )
     assert rec.seq == 7
     assert verify(store).ok
 

@@ -63,13 +63,17 @@ def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
 
 def test_wrong_type_names_the_key(tmp_path: Path) -> None:
     write(tmp_path, "project: p\nzones:\n  production:\n    requires_approval: maybe\n")
-    with pytest.raises(ConfigError, match=r"leanops.yaml:4: key 'zones.production.requires_approval': Input should be a valid boolean"):
+    with pytest.raises(
+        ConfigError, match=r"leanops.yaml:4: key 'zones.production.requires_approval': Input should be a valid boolean"
+    ):
         load_settings(tmp_path)
 
 
 def test_unknown_zone_is_refused(tmp_path: Path) -> None:
     write(tmp_path, "zone: prod\n")
-    with pytest.raises(ConfigError, match=r"leanops.yaml:1: key 'zone': Input should be 'sandbox', 'staging' or 'production'"):
+    with pytest.raises(
+        ConfigError, match=r"leanops.yaml:1: key 'zone': Input should be 'sandbox', 'staging' or 'production'"
+    ):
         load_settings(tmp_path)
 
 

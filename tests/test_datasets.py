@@ -57,6 +57,7 @@ def csv(tmp_path: Path) -> Path:
 
 # --- content addressing ------------------------------------------------------------------
 
+
 def test_file_id_is_the_sha256_of_its_bytes(csv: Path) -> None:
     found = scan(csv)
     assert found.id == hashlib.sha256(csv.read_bytes()).hexdigest()
@@ -94,6 +95,7 @@ def test_folder_formats(tmp_path: Path) -> None:
 
 # --- contracts ---------------------------------------------------------------------------
 
+
 def contract(text: str, tmp_path: Path) -> DataContract:
     return load_contract(write(tmp_path / "contract.yaml", text))
 
@@ -107,8 +109,10 @@ def test_contract_typo_names_file_key_and_line(tmp_path: Path) -> None:
 
 def test_contract_wrong_types_and_values_are_each_located(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as err:
-        contract("columns:\n  a: {dtype: integer}\n  b:\n    nullable: maybe\n  c: {min: 5, max: 1}\n"
-                 "row: {min: 1}\n", tmp_path)
+        contract(
+            "columns:\n  a: {dtype: integer}\n  b:\n    nullable: maybe\n  c: {min: 5, max: 1}\nrow: {min: 1}\n",
+            tmp_path,
+        )
     problems = err.value.details["problems"]
     assert any(":2: key 'columns.a.dtype'" in p and "'int'" in p for p in problems)
     assert any(":4: key 'columns.b.nullable'" in p for p in problems)
@@ -134,11 +138,13 @@ def violations(df: pd.DataFrame, text: str, tmp_path: Path) -> dict[tuple[str | 
 
 
 def test_every_violation_is_counted_per_column_with_examples(tmp_path: Path) -> None:
-    df = pd.DataFrame({
-        "id": [1, 2, 2, 4, None],
-        "age": ["30", "abc", "150", "45.5", "10"],
-        "plan": ["free", "gold", "pro", None, "gold"],
-    })
+    df = pd.DataFrame(
+        {
+            "id": [1, 2, 2, 4, None],
+            "age": ["30", "abc", "150", "45.5", "10"],
+            "plan": ["free", "gold", "pro", None, "gold"],
+        }
+    )
     found = violations(df, CONTRACT, tmp_path)
     assert found[("id", "not_nullable")].count == 1
     assert found[("id", "field_uniqueness")].count == 2
@@ -171,6 +177,7 @@ def test_a_kept_contract_reports_nothing(tmp_path: Path) -> None:
 
 # --- profiles ----------------------------------------------------------------------------
 
+
 def test_profile_numeric_column() -> None:
     rng = np.random.default_rng(7)
     values = rng.normal(50, 10, 1000)
@@ -187,12 +194,14 @@ def test_profile_numeric_column() -> None:
 
 
 def test_profile_categorical_boolean_datetime_and_empty_columns() -> None:
-    df = pd.DataFrame({
-        "plan": ["free", "pro", "free", None],
-        "ok": [True, False, True, True],
-        "at": pd.to_datetime(["2024-01-01", "2024-03-01", None, "2024-02-01"]),
-        "nothing": [np.nan] * 4,
-    })
+    df = pd.DataFrame(
+        {
+            "plan": ["free", "pro", "free", None],
+            "ok": [True, False, True, True],
+            "at": pd.to_datetime(["2024-01-01", "2024-03-01", None, "2024-02-01"]),
+            "nothing": [np.nan] * 4,
+        }
+    )
     p = profile(df)
     plan = p.column("plan")
     assert plan.kind == "categorical" and [(t.value, t.count) for t in plan.top] == [("free", 2), ("pro", 1)]
@@ -224,6 +233,7 @@ def test_diff_profiles() -> None:
 
 # --- registering -------------------------------------------------------------------------
 
+
 def test_register_stores_profile_refs_and_audit(ws: Workspace, csv: Path) -> None:
     snap = ws.datasets.register(csv, name="customers")
     assert (snap.ref, snap.rows, snap.data_class, snap.format) == ("customers@v1", 4, "internal", "csv")
@@ -231,7 +241,8 @@ def test_register_stores_profile_refs_and_audit(ws: Workspace, csv: Path) -> Non
     assert snap.profile.column("age").null_rate == 0.25
     refs = stored(ws)[1]
     assert [(r.owner_kind, r.owner_id, r.name, r.digest) for r in refs] == [
-        ("dataset", snap.id, "customers.csv", snap.id)]
+        ("dataset", snap.id, "customers.csv", snap.id)
+    ]
     record = audit(ws, "dataset.register")[-1]
     assert record.decision == "allow" and record.resource == "Dataset:customers"
     assert record.details["snapshot"] == snap.id and record.details["version"] == 1
@@ -299,6 +310,7 @@ def test_load_verifies_the_stored_bytes(ws: Workspace, csv: Path) -> None:
 
 # --- contract refusal --------------------------------------------------------------------
 
+
 def test_contract_violation_stores_nothing(ws: Workspace, tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.csv", "id,age,plan\n1,34,free\n1,17,gold\n3,abc,pro\n")
     with pytest.raises(ValidationError) as err:
@@ -320,6 +332,7 @@ def test_contract_is_kept_with_the_snapshot(ws: Workspace, csv: Path, tmp_path: 
 
 
 # --- policy ------------------------------------------------------------------------------
+
 
 def test_source_off_the_allowlist_is_refused_and_nothing_stored(ws: Workspace, csv: Path) -> None:
     ws.settings.data.allowed_sources = ["s3://corp-lake/*"]
@@ -347,8 +360,12 @@ def test_sensitive_data_is_not_read_in_the_sandbox(ws: Workspace, as_user, csv: 
     assert ws.datasets.list()[0].ref == "patients@v1"
 
 
-def test_developer_extends_others_datasets_only_in_the_sandbox(ws: Workspace, as_user, csv: Path,  # noqa: ANN001
-                                                               tmp_path: Path) -> None:
+def test_developer_extends_others_datasets_only_in_the_sandbox(
+    ws: Workspace,
+    as_user,
+    csv: Path,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
     ws.users.add("bob", roles=[Role.DEVELOPER])
     ws.datasets.register(csv, name="customers")
     v2 = write(tmp_path / "v2" / "customers.csv", CSV_V2)
@@ -367,6 +384,7 @@ def test_identical_bytes_keep_one_data_class(ws: Workspace, csv: Path) -> None:
 
 
 # --- resolving ---------------------------------------------------------------------------
+
 
 def test_resolve_by_id_prefix_name_and_version(ws: Workspace, csv: Path, tmp_path: Path) -> None:
     v1 = ws.datasets.register(csv, name="customers")
@@ -426,6 +444,7 @@ def test_diff_of_folders_lists_file_changes(ws: Workspace, tmp_path: Path) -> No
 
 # --- bad input ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["", " ", "a/b", "x@v1", "-lead"])
 def test_bad_names(ws: Workspace, csv: Path, name: str) -> None:
     with pytest.raises(ValidationError, match="not a valid dataset name"):
@@ -447,14 +466,18 @@ def test_bad_class_source_and_paths(ws: Workspace, csv: Path, tmp_path: Path) ->
     assert stored(ws) == ([], [], [])
 
 
-@pytest.mark.parametrize(("filename", "content", "fmt"), [
-    ("broken.parquet", b"PAR1 this is not parquet", "PARQUET"),
-    ("empty.csv", b"", "CSV"),
-    ("binary.csv", bytes(range(256)) * 4, "CSV"),
-    ("ragged.csv", b'a,b\n1,2\n3,4,5,6\n"unterminated', "CSV"),
-])
-def test_unreadable_files_are_clear_validation_errors(ws: Workspace, tmp_path: Path, filename: str,
-                                                      content: bytes, fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("filename", "content", "fmt"),
+    [
+        ("broken.parquet", b"PAR1 this is not parquet", "PARQUET"),
+        ("empty.csv", b"", "CSV"),
+        ("binary.csv", bytes(range(256)) * 4, "CSV"),
+        ("ragged.csv", b'a,b\n1,2\n3,4,5,6\n"unterminated', "CSV"),
+    ],
+)
+def test_unreadable_files_are_clear_validation_errors(
+    ws: Workspace, tmp_path: Path, filename: str, content: bytes, fmt: str
+) -> None:
     path = write(tmp_path / filename, content)
     with pytest.raises(ValidationError, match=f"Cannot read .*{filename} as {fmt}"):
         ws.datasets.register(path, name="c")

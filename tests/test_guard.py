@@ -43,6 +43,7 @@ def dataset(owner: str = "bob", **attrs: object) -> Resource:
 
 # --- the wiring --------------------------------------------------------------------------
 
+
 def test_allowed_action_commits_with_its_audit_record(team) -> None:  # noqa: ANN001
     team["bob"].guard.check("run.create", Resource(type="Run", id="r1", owner="bob"), details={"note": "x"})
     rec = records(team["alice"], action="run.create")[-1]
@@ -71,7 +72,9 @@ def test_denial_is_audited_and_explained(team) -> None:  # noqa: ANN001
 
 
 def test_secrets_in_details_are_redacted(team) -> None:  # noqa: ANN001
-    team["bob"].guard.check("run.create", Resource(type="Run", id="r2", owner="bob"), details={"env": {"API_TOKEN": "s3cret"}})
+    team["bob"].guard.check(
+        "run.create", Resource(type="Run", id="r2", owner="bob"), details={"env": {"API_TOKEN": "s3cret"}}
+    )
     assert records(team["alice"], resource="Run:r2")[-1].details == {"env": {"API_TOKEN": "***"}}
 
 
@@ -96,6 +99,7 @@ def test_concurrent_appends_keep_one_chain(team) -> None:  # noqa: ANN001
 
 
 # --- the bypass suite ----------------------------------------------------------------------
+
 
 def test_unregistered_user_gets_nothing(team, as_user) -> None:  # noqa: ANN001
     with pytest.raises(PolicyDenied, match="no role"):
@@ -204,7 +208,8 @@ def test_developer_cannot_revoke_anothers_token(team) -> None:  # noqa: ANN001
 
 def test_exception_allows_until_it_expires(team) -> None:  # noqa: ANN001
     waiver = team["alice"].governance.grant_exception(
-        "bob", "dataset.read", resource="Dataset:*", zone=Zone.SANDBOX, expires=timedelta(days=1), reason="PII audit")
+        "bob", "dataset.read", resource="Dataset:*", zone=Zone.SANDBOX, expires=timedelta(days=1), reason="PII audit"
+    )
     team["bob"].guard.check("dataset.read", dataset(), context={"data_class": "sensitive"})
     assert f"exception:{waiver.id}" in records(team["alice"], action="dataset.read")[-1].policy_ids
     team["clock"].advance(days=1, seconds=1)
@@ -238,6 +243,12 @@ def test_unknown_role_and_bad_names(team) -> None:  # noqa: ANN001
 
 
 def test_explain_for_another_principal(team) -> None:  # noqa: ANN001
-    decision = team["alice"].explain("bob", "model.approve", Resource(type="ModelVersion", id="m/1", owner="bob"), Zone.STAGING)
+    decision = team["alice"].explain(
+        "bob", "model.approve", Resource(type="ModelVersion", id="m/1", owner="bob"), Zone.STAGING
+    )
     assert not decision.allowed and "no-self-approval" in decision.policy_ids
-    assert team["alice"].explain("carol", "model.approve", Resource(type="ModelVersion", id="m/1", owner="bob"), Zone.STAGING).allowed
+    assert (
+        team["alice"]
+        .explain("carol", "model.approve", Resource(type="ModelVersion", id="m/1", owner="bob"), Zone.STAGING)
+        .allowed
+    )

@@ -84,9 +84,7 @@ def test_developers_sandbox(engine) -> None:  # noqa: ANN001
 
 
 def test_developers_own_work(engine) -> None:  # noqa: ANN001
-    assert allowed_by(
-        ask(engine, [D], "model.register", "staging", owner=ME), "developers-own-work"
-    )
+    assert allowed_by(ask(engine, [D], "model.register", "staging", owner=ME), "developers-own-work")
     assert denied_by(ask(engine, [D], "model.register", "production", owner=ME), None)
 
 
@@ -108,8 +106,7 @@ def test_only_approvers_promote_to_production(tmp_path: Path) -> None:
     write(
         tmp_path,
         "release.cedar",
-        '@id("devs-release")\n'
-        'permit (principal in Role::"developer", action in Action::"release", resource);\n',
+        '@id("devs-release")\npermit (principal in Role::"developer", action in Action::"release", resource);\n',
     )
     engine = CedarPolicyEngine.load([tmp_path])
     assert allowed_by(ask(engine, [D], "deploy", "staging"), "devs-release")
@@ -121,12 +118,8 @@ def test_only_approvers_promote_to_production(tmp_path: Path) -> None:
 
 
 def test_production_deploy_needs_approval(engine) -> None:  # noqa: ANN001
-    assert denied_by(
-        ask(engine, [A], "model.promote", "production"), "production-deploy-needs-approval"
-    )
-    assert allowed_by(
-        ask(engine, [A], "model.promote", "production", approved=True), "approvers-release"
-    )
+    assert denied_by(ask(engine, [A], "model.promote", "production"), "production-deploy-needs-approval")
+    assert allowed_by(ask(engine, [A], "model.promote", "production", approved=True), "approvers-release")
     assert allowed_by(ask(engine, [A], "deploy", "staging"), "approvers-release")
 
 
@@ -143,9 +136,7 @@ def test_no_self_approval(engine) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("action", ["dataset.read", "run.create", "job.run"])
 def test_sandbox_no_sensitive_data(engine, action: str) -> None:  # noqa: ANN001
-    assert denied_by(
-        ask(engine, [AD], action, "sandbox", data_class="sensitive"), "sandbox-no-sensitive-data"
-    )
+    assert denied_by(ask(engine, [AD], action, "sandbox", data_class="sensitive"), "sandbox-no-sensitive-data")
     assert ask(engine, [D], action, "sandbox", data_class="internal").allowed
     assert ask(engine, [A], action, "staging", data_class="sensitive").allowed
 
@@ -165,39 +156,29 @@ def test_production_needs_complete_metadata(engine, action: str) -> None:  # noq
         ask(engine, [A], action, "production", metadata_complete=False),
         "production-needs-complete-metadata",
     )
-    assert allowed_by(
-        ask(engine, [A], action, "production", metadata_complete=True), "approvers-release"
-    )
+    assert allowed_by(ask(engine, [A], action, "production", metadata_complete=True), "approvers-release")
     assert ask(engine, [A], action, "staging", metadata_complete=False).allowed
 
 
 def test_promotion_needs_complete_metadata_too(engine) -> None:  # noqa: ANN001
-    decision = ask(
-        engine, [A], "model.promote", "production", approved=True, metadata_complete=False
-    )
+    decision = ask(engine, [A], "model.promote", "production", approved=True, metadata_complete=False)
     assert denied_by(decision, "production-needs-complete-metadata")
 
 
 def test_production_needs_tags(engine) -> None:  # noqa: ANN001
-    assert denied_by(
-        ask(engine, [AD], "job.run", "production", tagged=False), "production-needs-tags"
-    )
+    assert denied_by(ask(engine, [AD], "job.run", "production", tagged=False), "production-needs-tags")
     assert allowed_by(ask(engine, [A], "job.run", "production", tagged=True), "approvers-release")
     assert ask(engine, [D], "job.run", "sandbox", tagged=False).allowed
 
 
 def test_admins_administer(engine) -> None:  # noqa: ANN001
     assert allowed_by(ask(engine, [AD], "user.manage", rtype="User"), "admins-administer")
-    assert allowed_by(
-        ask(engine, [AD], "token.create", rtype="Token", owner="ci-bot"), "admins-administer"
-    )
+    assert allowed_by(ask(engine, [AD], "token.create", rtype="Token", owner="ci-bot"), "admins-administer")
     assert denied_by(ask(engine, [A], "budget.set", "production", rtype="Budget"), None)
 
 
 def test_tokens_own(engine) -> None:  # noqa: ANN001
-    assert allowed_by(
-        ask(engine, [V], "token.create", "production", rtype="Token", owner=ME), "tokens-own"
-    )
+    assert allowed_by(ask(engine, [V], "token.create", "production", rtype="Token", owner=ME), "tokens-own")
     assert allowed_by(ask(engine, [V], "token.revoke", rtype="Token", owner=ME), "tokens-own")
     # Sandbox write rights do not reach credentials: nobody but an admin mints someone else's.
     assert denied_by(ask(engine, [D], "token.create", "sandbox", rtype="Token", owner=OTHER), None)
@@ -228,9 +209,7 @@ def test_unknown_action_and_resource_type_are_refused_with_an_error(engine) -> N
 
 def test_roles_nest(engine) -> None:  # noqa: ANN001
     assert allowed_by(ask(engine, [AD], "run.read"), "viewers-read")
-    assert allowed_by(
-        ask(engine, [AD], "run.create", "sandbox"), "developers-sandbox", "approvers-release"
-    )
+    assert allowed_by(ask(engine, [AD], "run.create", "sandbox"), "developers-sandbox", "approvers-release")
     assert allowed_by(ask(engine, [AD], "deploy", "production", approved=True), "approvers-release")
     assert allowed_by(
         ask(engine, [A], "run.create", "staging", owner=ME),
@@ -275,9 +254,7 @@ def test_user_resources_own_themselves(engine) -> None:  # noqa: ANN001
         resource=Resource(type="User", id=ME),
     )
     assert engine.decide(request).allowed
-    assert not engine.decide(
-        request.model_copy(update={"resource": Resource(type="User", id=OTHER)})
-    ).allowed
+    assert not engine.decide(request.model_copy(update={"resource": Resource(type="User", id=OTHER)})).allowed
 
 
 def test_cached_entities_never_leak_between_requests(engine) -> None:  # noqa: ANN001
@@ -349,9 +326,7 @@ def test_project_forbid_beats_default_permits(tmp_path: Path) -> None:
 
 
 def test_missing_folder_means_defaults_only(tmp_path: Path) -> None:
-    assert len(CedarPolicyEngine.load([tmp_path / "nope"]).policies()) == len(
-        CedarPolicyEngine.load([]).policies()
-    )
+    assert len(CedarPolicyEngine.load([tmp_path / "nope"]).policies()) == len(CedarPolicyEngine.load([]).policies())
 
 
 def test_policy_without_id_gets_cedars_id_and_keeps_its_file(tmp_path: Path) -> None:
@@ -363,11 +338,7 @@ def test_policy_without_id_gets_cedars_id_and_keeps_its_file(tmp_path: Path) -> 
     engine = CedarPolicyEngine.load([tmp_path])
     decision = ask(engine, [V], "job.cancel")
     info = engine.policies()[-1]
-    assert (
-        decision.allowed
-        and decision.policy_ids == [info.id]
-        and re.fullmatch(r"policy\d+", info.id)
-    )
+    assert decision.allowed and decision.policy_ids == [info.id] and re.fullmatch(r"policy\d+", info.id)
     assert info.file == str(path)
 
 
@@ -407,9 +378,7 @@ def test_unclosed_string_and_missing_semicolon(tmp_path: Path) -> None:
 
 
 def test_unknown_entity_type_is_a_validation_error_with_its_spot(tmp_path: Path) -> None:
-    path = write(
-        tmp_path, "p.cedar", '\n\n@id("robots")\npermit (principal is Robot, action, resource);\n'
-    )
+    path = write(tmp_path, "p.cedar", '\n\n@id("robots")\npermit (principal is Robot, action, resource);\n')
     message = load_error([tmp_path])
     assert f"{path}:4:22: " in message and "Robot" in message
 
@@ -436,8 +405,7 @@ def test_ids_must_not_clash_with_defaults_or_each_other(tmp_path: Path) -> None:
     a = write(
         tmp_path,
         "a.cedar",
-        '// mine\n@id("viewers-read")\n'
-        'permit (principal, action == Action::"run.read", resource);\n',
+        '// mine\n@id("viewers-read")\npermit (principal, action == Action::"run.read", resource);\n',
     )
     b = write(
         tmp_path,

@@ -42,14 +42,8 @@ def test_matrix_is_derived_from_decisions(page: str) -> None:
     viewer, developer = row(page, "`viewer`"), row(page, "`developer`")
     approver, admin = row(page, "`approver`"), row(page, "`admin`")
     assert all(cell.startswith("**read**") and "**credentials** (own)" in cell for cell in viewer)
-    assert (
-        "**write**" in developer[0]
-        and "**write** (own)" in developer[1]
-        and "write" not in developer[2]
-    )
-    assert all(
-        "**write**" in c and "`model.approve` (others')" in c and "`deploy`" in c for c in approver
-    )
+    assert "**write**" in developer[0] and "**write** (own)" in developer[1] and "write" not in developer[2]
+    assert all("**write**" in c and "`model.approve` (others')" in c and "`deploy`" in c for c in approver)
     assert all("**admin**" in c for c in admin) and not any("**admin**" in c for c in approver)
 
 
@@ -63,10 +57,7 @@ def test_data_classes_and_zone_rules(page: str) -> None:
 def test_flavors_escalation_and_policy_list(page: str) -> None:
     assert "- `sklearn` — " in page and "skops" in page and "- `python-function` — " in page
     assert ESCALATION in page
-    assert (
-        "leanops policy exception grant --principal <user>" in page
-        and "--expires 7d --reason" in page
-    )
+    assert "leanops policy exception grant --principal <user>" in page and "--expires 7d --reason" in page
     for policy in CedarPolicyEngine.load([]).policies():
         assert f"| `{policy.id}` | {policy.effect} | {policy.comment} |" in page
     assert "- Four eyes: nobody approves their own model. (`no-self-approval`)" in page
@@ -80,10 +71,7 @@ def test_project_policies_change_the_page(tmp_path: Path) -> None:
     )
     page = render_policy_doc(CedarPolicyEngine.load([tmp_path]), default_zone_rules(), ESCALATION)
     assert "write: `job.cancel`" in row(page, "`viewer`")[0]
-    assert (
-        "| `viewers-cancel` | permit | Viewers may cancel any job in the sandbox. | p.cedar:2 |"
-        in page
-    )
+    assert "| `viewers-cancel` | permit | Viewers may cancel any job in the sandbox. | p.cedar:2 |" in page
 
 
 def test_any_engine_with_decide_will_do() -> None:

@@ -63,6 +63,7 @@ monitoring: {{drift_threshold: 0.2}}
 
 # --- rules and pure decisions ------------------------------------------------------------------
 
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -70,7 +71,10 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_thresholds_parse_and_zone_requirements_merge(tmp_path: Path) -> None:
-    rules, digest = load_rules(write(tmp_path / "r.yaml", """\
+    rules, digest = load_rules(
+        write(
+            tmp_path / "r.yaml",
+            """\
 evaluation: {dataset: d@v1, target: y}
 thresholds: ["auc >= 0.85", "latency_p95_ms<=50"]
 zones:
@@ -78,30 +82,48 @@ zones:
     thresholds: ["auc >= 0.9"]
   staging:
     requires: [thresholds]
-"""))
+""",
+        )
+    )
     assert [str(t) for t in rules.thresholds] == ["auc >= 0.85", "latency_p95_ms <= 50"]
     assert len(digest) == 64
     prod = rules.requirement(Zone.PRODUCTION, default_zone_rules()[Zone.PRODUCTION])
     assert prod.thresholds == ["auc >= 0.9", "latency_p95_ms <= 50"]
-    assert prod.checks == [Check.METADATA, Check.INTEGRITY, Check.THRESHOLDS, Check.TESTS, Check.MONITORING,
-                           Check.OWNER, Check.ROLLBACK_TARGET]
+    assert prod.checks == [
+        Check.METADATA,
+        Check.INTEGRITY,
+        Check.THRESHOLDS,
+        Check.TESTS,
+        Check.MONITORING,
+        Check.OWNER,
+        Check.ROLLBACK_TARGET,
+    ]
     # A rules file can narrow a zone's checks, but never drop metadata and integrity.
     assert rules.requirement(Zone.STAGING).checks == [Check.METADATA, Check.INTEGRITY, Check.THRESHOLDS]
 
 
-@pytest.mark.parametrize(("text", "key", "line", "reason"), [
-    ('evaluation: {dataset: d, target: y}\nthresholds: ["auc >> 0.8"]\n', "thresholds.0", 2, "not of the form"),
-    ('evaluation: {dataset: d, target: y}\nthresholds:\n  - "auc >= high"\n', "thresholds.0", 3, "not a number"),
-    ('evaluation: {dataset: d, target: y}\nthresholds: ["gini >= 0.8"]\n', "thresholds.0", 2, "unknown metric 'gini'"),
-    ('owner: x\nthresholds: ["auc >= 0.8"]\n', "thresholds", 2, "need an `evaluation:` section"),
-    ('evaluation:\n  dataset: d\nthresholds: ["auc >= 0.8"]\n', "evaluation", 1, "evaluation.target"),
-    ("owner: x\ntest_comand: pytest\n", "test_comand", 2, "unknown key"),
-    ("zones:\n  prod:\n    requires: [tests]\n", "zones.prod", 2, "Input should be"),
-    ("zones:\n  production:\n    requires: [tests, smoke]\n", "zones.production.requires.1", 3, "Input should be"),
-    ("test_timeout_seconds: -1\n", "test_timeout_seconds", 1, "greater than 0"),
-])
-def test_malformed_rules_name_file_line_and_key(tmp_path: Path, text: str, key: str, line: int | None,
-                                                 reason: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "key", "line", "reason"),
+    [
+        ('evaluation: {dataset: d, target: y}\nthresholds: ["auc >> 0.8"]\n', "thresholds.0", 2, "not of the form"),
+        ('evaluation: {dataset: d, target: y}\nthresholds:\n  - "auc >= high"\n', "thresholds.0", 3, "not a number"),
+        (
+            'evaluation: {dataset: d, target: y}\nthresholds: ["gini >= 0.8"]\n',
+            "thresholds.0",
+            2,
+            "unknown metric 'gini'",
+        ),
+        ('owner: x\nthresholds: ["auc >= 0.8"]\n', "thresholds", 2, "need an `evaluation:` section"),
+        ('evaluation:\n  dataset: d\nthresholds: ["auc >= 0.8"]\n', "evaluation", 1, "evaluation.target"),
+        ("owner: x\ntest_comand: pytest\n", "test_comand", 2, "unknown key"),
+        ("zones:\n  prod:\n    requires: [tests]\n", "zones.prod", 2, "Input should be"),
+        ("zones:\n  production:\n    requires: [tests, smoke]\n", "zones.production.requires.1", 3, "Input should be"),
+        ("test_timeout_seconds: -1\n", "test_timeout_seconds", 1, "greater than 0"),
+    ],
+)
+def test_malformed_rules_name_file_line_and_key(
+    tmp_path: Path, text: str, key: str, line: int | None, reason: str
+) -> None:
     path = write(tmp_path / "models" / "churn.yaml", text)
     with pytest.raises(ConfigError) as err:
         load_rules(path)
@@ -116,16 +138,25 @@ def test_invalid_yaml_points_at_the_line(tmp_path: Path) -> None:
 
 
 def test_evaluate_thresholds_never_passes_unmeasured_values() -> None:
-    rules = PromotionRules(evaluation=EvaluationSpec(dataset="d", target="y"),
-                           thresholds=["auc >= 0.8", "rmse <= 1", "f1 > 0.5"])
+    rules = PromotionRules(
+        evaluation=EvaluationSpec(dataset="d", target="y"), thresholds=["auc >= 0.8", "rmse <= 1", "f1 > 0.5"]
+    )
     items = evaluate_thresholds({"auc": 0.81, "rmse": float("nan")}, rules.thresholds)
     assert [(i.name, i.passed) for i in items] == [("auc >= 0.8", True), ("rmse <= 1", False), ("f1 > 0.5", False)]
     assert items[0].data["value"] == 0.81 and items[2].detail.startswith("f1 = not measured")
 
 
 def evidence(items: list[EvidenceItem], zone: Zone = Zone.STAGING) -> Evidence:
-    return Evidence(id="e1", name="m", version=1, zone=zone, created_at=T0, created_by="bob",
-                    requirement=Requirement(zone=zone, checks=[]), items=items)
+    return Evidence(
+        id="e1",
+        name="m",
+        version=1,
+        zone=zone,
+        created_at=T0,
+        created_by="bob",
+        requirement=Requirement(zone=zone, checks=[]),
+        items=items,
+    )
 
 
 def item(check: Check, passed: bool = True, name: str | None = None) -> EvidenceItem:
@@ -133,13 +164,25 @@ def item(check: Check, passed: bool = True, name: str | None = None) -> Evidence
 
 
 def test_evidence_gaps_judge_against_the_requirement_in_force() -> None:
-    need = Requirement(zone=Zone.STAGING, checks=[Check.METADATA, Check.INTEGRITY, Check.THRESHOLDS, Check.TESTS],
-                       thresholds=["auc >= 0.8"])
-    good = evidence([item(Check.METADATA), item(Check.INTEGRITY), item(Check.THRESHOLDS, name="auc >= 0.8"),
-                     item(Check.TESTS), item(Check.OWNER, passed=False)])
+    need = Requirement(
+        zone=Zone.STAGING,
+        checks=[Check.METADATA, Check.INTEGRITY, Check.THRESHOLDS, Check.TESTS],
+        thresholds=["auc >= 0.8"],
+    )
+    good = evidence(
+        [
+            item(Check.METADATA),
+            item(Check.INTEGRITY),
+            item(Check.THRESHOLDS, name="auc >= 0.8"),
+            item(Check.TESTS),
+            item(Check.OWNER, passed=False),
+        ]
+    )
     assert evidence_gaps(good, need) == []  # a failed check the zone does not demand does not count
     assert "no evidence for staging" in evidence_gaps(None, need)[0]
-    assert evidence_gaps(good, need.model_copy(update={"zone": Zone.PRODUCTION}))[0].startswith("evidence e1 is for staging")
+    assert evidence_gaps(good, need.model_copy(update={"zone": Zone.PRODUCTION}))[0].startswith(
+        "evidence e1 is for staging"
+    )
     stricter = need.model_copy(update={"thresholds": ["auc >= 0.9"], "checks": [*need.checks, Check.MONITORING]})
     assert evidence_gaps(good, stricter) == ["auc >= 0.9: not measured", "monitoring: not checked"]
     failing = evidence([*good.items[:3], item(Check.TESTS, passed=False)])
@@ -147,8 +190,15 @@ def test_evidence_gaps_judge_against_the_requirement_in_force() -> None:
 
 
 def move(zone: str, version: int, action: str = "promote", minute: int = 0) -> AliasMove:
-    return AliasMove(name="m", zone=Zone(zone), version=version, action=action, actor="carol",
-                     at=T0 + timedelta(minutes=minute), reason="r")  # type: ignore[arg-type]
+    return AliasMove(
+        name="m",
+        zone=Zone(zone),
+        version=version,
+        action=action,
+        actor="carol",
+        at=T0 + timedelta(minutes=minute),
+        reason="r",
+    )  # type: ignore[arg-type]
 
 
 def test_previous_approved_skips_rolled_back_and_unapproved_versions() -> None:
@@ -167,10 +217,20 @@ def test_previous_approved_skips_rolled_back_and_unapproved_versions() -> None:
 
 
 def test_served_intervals_close_when_the_alias_moves() -> None:
-    served = served_intervals([move("production", 1, minute=0), move("staging", 1, minute=1),
-                               move("production", 2, minute=5), move("production", 1, "rollback", minute=9)])
+    served = served_intervals(
+        [
+            move("production", 1, minute=0),
+            move("staging", 1, minute=1),
+            move("production", 2, minute=5),
+            move("production", 1, "rollback", minute=9),
+        ]
+    )
     assert [(s.zone, s.version, s.since.minute, s.until.minute if s.until else None) for s in served] == [
-        (Zone.PRODUCTION, 1, 0, 5), (Zone.STAGING, 1, 1, None), (Zone.PRODUCTION, 2, 5, 9), (Zone.PRODUCTION, 1, 9, None)]
+        (Zone.PRODUCTION, 1, 0, 5),
+        (Zone.STAGING, 1, 1, None),
+        (Zone.PRODUCTION, 2, 5, 9),
+        (Zone.PRODUCTION, 1, 9, None),
+    ]
 
 
 def test_metrics_for_classifiers_and_regressors() -> None:
@@ -182,7 +242,11 @@ def test_metrics_for_classifiers_and_regressors() -> None:
     clf = LogisticRegression().fit(x, frame.y)
     spec = EvaluationSpec(dataset="d", target="y")
     got = compute_metrics(clf, frame, spec, ["accuracy", "auc", "f1", "precision", "recall"], ["a", "b"])
-    assert got["auc"] > 0.95 and 0.9 < got["accuracy"] <= 1 and set(got) == {"accuracy", "auc", "f1", "precision", "recall"}
+    assert (
+        got["auc"] > 0.95
+        and 0.9 < got["accuracy"] <= 1
+        and set(got) == {"accuracy", "auc", "f1", "precision", "recall"}
+    )
     reg_frame = x.assign(y=2 * x.a - x.b)
     reg = LinearRegression().fit(x, reg_frame.y)
     got = compute_metrics(reg, reg_frame, spec, ["rmse", "mae", "r2"])
@@ -194,8 +258,9 @@ def test_metrics_for_classifiers_and_regressors() -> None:
 def test_latency_is_the_p95_of_timed_predict_batches() -> None:
     ticks = iter(np.arange(0, 100, 0.001))  # each timer call advances 1 ms
     calls: list[int] = []
-    p95 = latency_p95_ms(lambda batch: calls.append(len(batch)), pd.DataFrame({"a": range(10)}), 4, 20,
-                         timer=lambda: next(ticks))
+    p95 = latency_p95_ms(
+        lambda batch: calls.append(len(batch)), pd.DataFrame({"a": range(10)}), 4, 20, timer=lambda: next(ticks)
+    )
     assert p95 == pytest.approx(1.0) and calls == [4] * 21  # one warm-up call, then 20 timed ones
 
 
@@ -226,9 +291,15 @@ def test_monitoring_readiness_is_a_file_or_a_rules_section(tmp_path: Path) -> No
 
 # --- the service, on SQLite and PostgreSQL --------------------------------------------------------
 
+
 def git(folder: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev", *args], cwd=folder,
-                          check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return done.stdout.strip()
 
 
@@ -249,16 +320,26 @@ def team(ws, as_user, project: Path):  # noqa: ANN001, ANN201
     bob.datasets.register(project / "train.csv", name="train")
     bob.datasets.register(project / "holdout.csv", name="holdout")
     write(project / "models" / "churn.yaml", RULES.format(auc=0.8, python=sys.executable))
-    return SimpleNamespace(admin=ws, bob=bob, carol=as_user("carol"), root=project, x=x[:200], y=frame.label[:200],
-                           commit=git(project, "rev-parse", "HEAD"))
+    return SimpleNamespace(
+        admin=ws,
+        bob=bob,
+        carol=as_user("carol"),
+        root=project,
+        x=x[:200],
+        y=frame.label[:200],
+        commit=git(project, "rev-parse", "HEAD"),
+    )
 
 
 def train(who, team, *, c: float = 1.0, name: str = "churn", **start):  # noqa: ANN001, ANN201
     """A complete tracked run with a logged scikit-learn model; returns the run id."""
     from sklearn.linear_model import LogisticRegression
 
-    start = {"datasets": ["train@v1"], "features": ["age", "spend"],
-             "tags": {"owner": "bob", "cost_center": "ml"}} | start
+    start = {
+        "datasets": ["train@v1"],
+        "features": ["age", "spend"],
+        "tags": {"owner": "bob", "cost_center": "ml"},
+    } | start
     with who.runs.start(f"{name} C={c}", params={"C": c}, **start) as run:
         model = LogisticRegression(C=c).fit(team.x, team.y)
         run.log_metric("train_accuracy", model.score(team.x, team.y))
@@ -333,16 +414,23 @@ def test_release_path_evidence_approval_promotion_history_and_rollback(team) -> 
 
     hist = team.admin.models.history("churn")
     assert [(m.zone, m.action, m.previous, m.version, m.reason) for m in hist.moves] == [
-        ("staging", "promote", None, 1, "passes the holdout"), ("production", "promote", None, 1, "first release"),
-        ("production", "promote", 1, 2, "v2"), ("production", "rollback", 2, 1, "latency alert")]
+        ("staging", "promote", None, 1, "passes the holdout"),
+        ("production", "promote", None, 1, "first release"),
+        ("production", "promote", 1, 2, "v2"),
+        ("production", "rollback", 2, 1, "latency alert"),
+    ]
     assert [(s.zone, s.version, s.until is None) for s in hist.served if s.zone == Zone.PRODUCTION] == [
-        (Zone.PRODUCTION, 1, False), (Zone.PRODUCTION, 2, False), (Zone.PRODUCTION, 1, True)]
+        (Zone.PRODUCTION, 1, False),
+        (Zone.PRODUCTION, 2, False),
+        (Zone.PRODUCTION, 1, True),
+    ]
     assert team.admin.audit.verify().ok
     records = team.admin.audit.tail(200)
     refused = [r for r in records if r.decision == "deny" and r.action == "model.promote"]
     assert refused and refused[0].policy_ids == ["production-deploy-needs-approval"]
     assert {"model.register", "model.evaluate", "model.approve", "model.promote", "model.rollback"} <= {
-        r.action for r in records if r.decision == "allow"}
+        r.action for r in records if r.decision == "allow"
+    }
 
 
 def test_promotion_without_passing_evidence_is_refused(team) -> None:  # noqa: ANN001
@@ -410,7 +498,9 @@ def main(C: float = 1.0) -> dict[str, float]:
 
 def test_lineage_is_complete_for_a_version_made_by_a_job_run(team) -> None:  # noqa: ANN001
     write(team.root / "train_entry.py", JOB_ENTRYPOINT)
-    spec = write(team.root / "jobs" / "train.yaml", """\
+    spec = write(
+        team.root / "jobs" / "train.yaml",
+        """\
 name: train-churn
 entrypoint: train_entry:main
 owner: bob
@@ -419,7 +509,8 @@ params: {C: 0.5}
 datasets: [train@v1]
 features: [age, spend]
 tags: {cost_center: ml}
-""")
+""",
+    )
     git(team.root, "add", "train_entry.py", "jobs")
     git(team.root, "commit", "-q", "-m", "training job")
     job = team.bob.jobs.run(spec)
@@ -430,7 +521,10 @@ tags: {cost_center: ml}
     lin = report.model.lineage
     assert lin.missing() == [] and lin.job_id == job.id and lin.run_id == run_id
     assert [d.ref for d in lin.datasets] == ["train@v1"] and lin.features == ["age", "spend"]
-    assert (lin.code.commit, lin.code.remote) == (git(team.root, "rev-parse", "HEAD"), "https://git.example.com/churn.git")
+    assert (lin.code.commit, lin.code.remote) == (
+        git(team.root, "rev-parse", "HEAD"),
+        "https://git.example.com/churn.git",
+    )
     assert report.run["params"]["C"] == "0.5" and report.run["metrics"]["train_accuracy"] > 0.5
 
 

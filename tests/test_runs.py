@@ -26,8 +26,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def git(folder: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=folder,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture
@@ -67,6 +71,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 # --- capture and the required metadata schema -----------------------------------------------
 
+
 def test_complete_run_captures_everything_and_is_a_candidate(tracked: Workspace, tmp_path: Path) -> None:
     run_id = complete_run(tracked, tmp_path, auc=0.91)
     record = tracked.runs.get(run_id)
@@ -96,7 +101,9 @@ def test_missing_fields_end_incomplete_and_never_become_candidates(ws: Workspace
     assert run.status == RunStatus.INCOMPLETE
     result = ws.runs.validate(run.id)
     assert not result.complete
-    assert {"code_commit", "code_dirty", "code_remote", "datasets", "features", "params", "artifacts", "tags"} <= set(result.missing)
+    assert {"code_commit", "code_dirty", "code_remote", "datasets", "features", "params", "artifacts", "tags"} <= set(
+        result.missing
+    )
     assert "metrics" not in result.missing and result.required == list(RUN_FIELDS)
     with pytest.raises(IncompleteMetadata) as err:
         ws.runs.require_candidate(run.id)
@@ -135,6 +142,7 @@ def test_start_run_sdk_opens_the_project(tracked: Workspace, project: Path) -> N
 
 
 # --- bad input -----------------------------------------------------------------------------
+
 
 def test_unknown_dataset_is_refused_before_anything_is_recorded(tracked: Workspace) -> None:
     with pytest.raises(NotFound, match="nope"):
@@ -197,8 +205,12 @@ def test_nothing_is_logged_after_the_run_ended(ws: Workspace, tmp_path: Path) ->
     with ws.runs.start("ends", code_dir=tmp_path) as run:
         run.log_metric("loss", 1.0)
     (tmp_path / "late.txt").write_text("late")
-    for late in (lambda: run.log_metric("loss", 2.0), lambda: run.log_params({"a": 1}),
-                 lambda: run.set_tag("k", "v"), lambda: run.log_artifact(tmp_path / "late.txt")):
+    for late in (
+        lambda: run.log_metric("loss", 2.0),
+        lambda: run.log_params({"a": 1}),
+        lambda: run.set_tag("k", "v"),
+        lambda: run.log_artifact(tmp_path / "late.txt"),
+    ):
         with pytest.raises(Conflict, match="has ended"):
             late()
     run.flush()
@@ -208,6 +220,7 @@ def test_nothing_is_logged_after_the_run_ended(ws: Workspace, tmp_path: Path) ->
 
 
 # --- buffering, batching, auditing -----------------------------------------------------------
+
 
 def test_points_are_written_in_batches_with_one_audit_record_each(ws: Workspace, tmp_path: Path) -> None:
     ws.settings.runs.flush_size = 1000
@@ -240,25 +253,31 @@ def test_timer_flushes_without_end(ws: Workspace, tmp_path: Path) -> None:
     with ws.runs.start("timer", code_dir=tmp_path) as run:
         run.log_metric("loss", 0.3)
         run.log_params({"lr": 0.1})
-        wait_for(lambda: ws.runs.get(run.id).params == {"lr": "0.1"} and len(ws.runs.metric_history(run.id, "loss")) == 1)
+        wait_for(
+            lambda: ws.runs.get(run.id).params == {"lr": "0.1"} and len(ws.runs.metric_history(run.id, "loss")) == 1
+        )
 
 
 def child(project: Path, code: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-c", code], cwd=project, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=project, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def test_sigkilled_run_is_marked_killed_and_keeps_flushed_points(ws: Workspace, project: Path) -> None:
-    proc = child(project, (
-        "import sys, time, leanops\n"
-        "run = leanops.start_run(purpose='doomed')\n"
-        "for i in range(500): run.log_metric('loss', 1 / (i + 1), step=i)\n"
-        "run.flush()\n"
-        "for i in range(500, 600): run.log_metric('loss', 0.0, step=i)\n"  # never flushed
-        "print(run.id, flush=True)\n"
-        "time.sleep(60)\n"
-    ))
+    proc = child(
+        project,
+        (
+            "import sys, time, leanops\n"
+            "run = leanops.start_run(purpose='doomed')\n"
+            "for i in range(500): run.log_metric('loss', 1 / (i + 1), step=i)\n"
+            "run.flush()\n"
+            "for i in range(500, 600): run.log_metric('loss', 0.0, step=i)\n"  # never flushed
+            "print(run.id, flush=True)\n"
+            "time.sleep(60)\n"
+        ),
+    )
     run_id = proc.stdout.readline().strip()
     assert run_id, proc.stderr.read()
     assert ws.runs.get(run_id).status == RunStatus.RUNNING  # its process is alive
@@ -273,9 +292,14 @@ def test_sigkilled_run_is_marked_killed_and_keeps_flushed_points(ws: Workspace, 
 
 
 def test_exit_without_end_flushes_and_an_uncaught_error_marks_failed(ws: Workspace, project: Path) -> None:
-    ok = child(project, "import leanops\nrun = leanops.start_run(purpose='exits')\nrun.log_metric('m', 1.0)\nprint(run.id)\n")
-    bad = child(project, "import leanops\nrun = leanops.start_run(purpose='raises')\nrun.log_metric('m', 2.0)\n"
-                         "print(run.id, flush=True)\nraise SystemExit(1) if False else ValueError('boom')\n")
+    ok = child(
+        project, "import leanops\nrun = leanops.start_run(purpose='exits')\nrun.log_metric('m', 1.0)\nprint(run.id)\n"
+    )
+    bad = child(
+        project,
+        "import leanops\nrun = leanops.start_run(purpose='raises')\nrun.log_metric('m', 2.0)\n"
+        "print(run.id, flush=True)\nraise SystemExit(1) if False else ValueError('boom')\n",
+    )
     ok_out, ok_err = ok.communicate(timeout=60)
     bad_out, _ = bad.communicate(timeout=60)
     assert ok.returncode == 0, ok_err
@@ -288,8 +312,16 @@ def test_silent_run_on_another_host_is_marked_killed(ws: Workspace) -> None:
     from leanops.runs.models import RunRecord
 
     now = ws.clock.now()
-    record = RunRecord(id="f" * 32, owner="alice", purpose="elsewhere", zone="sandbox", start_time=now,
-                       hostname="gpu-box-7", pid=1, heartbeat_at=now)
+    record = RunRecord(
+        id="f" * 32,
+        owner="alice",
+        purpose="elsewhere",
+        zone="sandbox",
+        start_time=now,
+        hostname="gpu-box-7",
+        pid=1,
+        heartbeat_at=now,
+    )
     with ws.store.transaction() as unit:
         unit.runs.add(record)
     assert ws.runs.get(record.id).status == RunStatus.RUNNING  # another host: only its heartbeat counts
@@ -301,6 +333,7 @@ def test_silent_run_on_another_host_is_marked_killed(ws: Workspace) -> None:
 
 # --- guardrails ------------------------------------------------------------------------------
 
+
 def test_viewer_cannot_start_a_run_and_the_refusal_is_audited(ws: Workspace, as_user, tmp_path: Path) -> None:  # noqa: ANN001
     ws.users.add("vic", roles=[Role.VIEWER])
     with pytest.raises(PolicyDenied):
@@ -309,14 +342,17 @@ def test_viewer_cannot_start_a_run_and_the_refusal_is_audited(ws: Workspace, as_
     assert denied and denied[0].actor == "vic"
 
 
-def test_developer_runs_in_sandbox_but_production_needs_complete_metadata(ws: Workspace, as_user, tmp_path: Path) -> None:  # noqa: ANN001
+def test_developer_runs_in_sandbox_but_production_needs_complete_metadata(
+    ws: Workspace, as_user, tmp_path: Path
+) -> None:  # noqa: ANN001
     ws.users.add("bob", roles=[Role.DEVELOPER])
     with as_user("bob").runs.start("bob's run", code_dir=tmp_path) as run:
         run.log_metric("loss", 0.2)
     assert ws.runs.get(run.id).owner == "bob"
     with pytest.raises(PolicyDenied, match="production-needs-complete-metadata"):
-        ws.runs.start("prod without git", zone="production", code_dir=tmp_path,
-                      tags={"owner": "alice", "cost_center": "ml"})
+        ws.runs.start(
+            "prod without git", zone="production", code_dir=tmp_path, tags={"owner": "alice", "cost_center": "ml"}
+        )
 
 
 def test_sensitive_data_stays_out_of_the_sandbox(tracked: Workspace, project: Path, as_user) -> None:  # noqa: ANN001
@@ -325,8 +361,9 @@ def test_sensitive_data_stays_out_of_the_sandbox(tracked: Workspace, project: Pa
     staging.datasets.register(project / "pii.csv", name="pii", data_class="sensitive")
     with pytest.raises(PolicyDenied, match="sandbox-no-sensitive-data"):
         tracked.runs.start("pii in sandbox", datasets=["pii", "customers"])
-    with staging.runs.start("pii in staging", datasets=["pii", "customers"],
-                            tags={"owner": "alice", "cost_center": "ml"}) as run:
+    with staging.runs.start(
+        "pii in staging", datasets=["pii", "customers"], tags={"owner": "alice", "cost_center": "ml"}
+    ) as run:
         pass
     record = tracked.runs.get(run.id)
     assert record.data_class == "sensitive" and record.zone == "staging"
@@ -334,11 +371,13 @@ def test_sensitive_data_stays_out_of_the_sandbox(tracked: Workspace, project: Pa
 
 # --- search and compare ----------------------------------------------------------------------
 
+
 def test_search_filters_sorts_and_returns_a_frame(tracked: Workspace, tmp_path: Path) -> None:
     ids = {}
     for lr, auc, team in ((0.01, 0.70, "a"), (0.01, 0.85, "b"), (0.01, 0.95, "a"), (0.1, 0.99, "a")):
-        with tracked.runs.start(f"lr {lr}", datasets=["customers"], params={"lr": lr}, tags={"team": team},
-                                code_dir=tmp_path) as run:
+        with tracked.runs.start(
+            f"lr {lr}", datasets=["customers"], params={"lr": lr}, tags={"team": team}, code_dir=tmp_path
+        ) as run:
             run.log_metric("auc", auc)
             run.log_metric("loss", 1 - auc)
         ids[(lr, auc)] = run.id
@@ -382,17 +421,19 @@ def test_unknown_required_field_is_a_config_error(tmp_path: Path) -> None:
     assert "runs.flush_size" in err.value.message
 
 
-def test_sqlite_planner_statistics_refresh_as_runs_grow(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # PostgreSQL's autovacuum keeps its own
+def test_sqlite_planner_statistics_refresh_as_runs_grow(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import leanops.adapters.sql.runs as sql_runs
 
-    if ws.store.dialect != "sqlite":
-        pytest.skip("PostgreSQL's autovacuum keeps its own statistics")
     monkeypatch.setattr(sql_runs, "STATS_MIN_RUNS", 2)
 
     def analyzed() -> int:
         with ws.store.transaction() as unit:
             stat = unit.conn.exec_driver_sql(
-                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'sqlite_autoindex_runs_1'").scalar()
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'sqlite_autoindex_runs_1'"
+            ).scalar()
         return int(stat.split()[0])
 
     for _ in range(2):

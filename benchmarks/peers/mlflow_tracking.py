@@ -40,15 +40,21 @@ def per_call(client: MlflowClient, exp: str, n: int) -> dict:
         client.log_metric(run_id, "loss", random.random(), step=i)
     took = time.perf_counter() - began
     client.set_terminated(run_id)
-    return {"points": n, "seconds": round(took, 3), "points_per_second": round(n / took),
-            "per_call_microseconds": round(took / n * 1e6, 1)}
+    return {
+        "points": n,
+        "seconds": round(took, 3),
+        "points_per_second": round(n / took),
+        "per_call_microseconds": round(took / n * 1e6, 1),
+    }
 
 
 def batched(client: MlflowClient, exp: str, n: int, size: int = 1000) -> dict:
     run_id = client.create_run(exp).info.run_id
     now = int(time.time() * 1000)
-    batches = [[Metric("loss", random.random(), now, i) for i in range(start, min(n, start + size))]
-               for start in range(0, n, size)]
+    batches = [
+        [Metric("loss", random.random(), now, i) for i in range(start, min(n, start + size))]
+        for start in range(0, n, size)
+    ]
     began = time.perf_counter()
     for batch in batches:
         client.log_batch(run_id, metrics=batch)
@@ -64,9 +70,15 @@ def api_seed_rate(client: MlflowClient, sample: int) -> float:
     began = time.perf_counter()
     for i in range(sample):
         run_id = client.create_run(exp).info.run_id
-        client.log_batch(run_id, params=[Param("lr", str(LRS[i % 10])), Param("depth", str(i % 7 + 2)),
-                                         Param("optimizer", ("adam", "sgd", "rmsprop")[i % 3])],
-                         metrics=[Metric("auc", random.random(), now, 99), Metric("loss", random.random(), now, 99)])
+        client.log_batch(
+            run_id,
+            params=[
+                Param("lr", str(LRS[i % 10])),
+                Param("depth", str(i % 7 + 2)),
+                Param("optimizer", ("adam", "sgd", "rmsprop")[i % 3]),
+            ],
+            metrics=[Metric("auc", random.random(), now, 99), Metric("loss", random.random(), now, 99)],
+        )
         client.set_terminated(run_id)
     return sample / (time.perf_counter() - began)
 
@@ -82,16 +94,33 @@ def bulk_seed(store: SqlAlchemyStore, exp: str, n: int, chunk: int = 5000) -> tu
         for i in range(start, min(n, start + chunk)):
             rid = uuid.uuid4().hex
             t0 = now - (n - i) * 60_000
-            runs.append({"run_uuid": rid, "name": f"sweep-{i}", "source_type": "LOCAL", "source_name": "bench",
-                         "entry_point_name": "", "user_id": "alice", "status": "FINISHED", "start_time": t0,
-                         "end_time": t0 + 30_000, "source_version": "0" * 40, "lifecycle_stage": "active",
-                         "artifact_uri": f"file:///tmp/{rid}", "experiment_id": int(exp)})
-            for key, value in (("lr", str(LRS[i % 10])), ("depth", str(i % 7 + 2)),
-                               ("optimizer", ("adam", "sgd", "rmsprop")[i % 3])):
+            runs.append(
+                {
+                    "run_uuid": rid,
+                    "name": f"sweep-{i}",
+                    "source_type": "LOCAL",
+                    "source_name": "bench",
+                    "entry_point_name": "",
+                    "user_id": "alice",
+                    "status": "FINISHED",
+                    "start_time": t0,
+                    "end_time": t0 + 30_000,
+                    "source_version": "0" * 40,
+                    "lifecycle_stage": "active",
+                    "artifact_uri": f"file:///tmp/{rid}",
+                    "experiment_id": int(exp),
+                }
+            )
+            for key, value in (
+                ("lr", str(LRS[i % 10])),
+                ("depth", str(i % 7 + 2)),
+                ("optimizer", ("adam", "sgd", "rmsprop")[i % 3]),
+            ):
                 params.append({"run_uuid": rid, "key": key, "value": value})
             for key in ("auc", "loss"):
-                latest.append({"run_uuid": rid, "key": key, "value": rng.random(), "timestamp": t0, "step": 99,
-                               "is_nan": False})
+                latest.append(
+                    {"run_uuid": rid, "key": key, "value": rng.random(), "timestamp": t0, "step": 99, "is_nan": False}
+                )
             tags.append({"run_uuid": rid, "key": "team", "value": ("a", "b")[i % 2]})
         with store.ManagedSessionMaker() as session:
             for model, rows in ((SqlRun, runs), (SqlParam, params), (SqlLatestMetric, latest), (SqlTag, tags)):

@@ -43,9 +43,7 @@ def check_digest(digest: str) -> str:
     """Return `digest` if it is 64 lowercase hex chars; this also keeps keys inside the root."""
     if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
         shown = digest[:80] if isinstance(digest, str) else digest
-        raise ValidationError(
-            f"{shown!r} is not a sha256 digest", hint="a digest is 64 lowercase hex characters"
-        )
+        raise ValidationError(f"{shown!r} is not a sha256 digest", hint="a digest is 64 lowercase hex characters")
     return digest
 
 
@@ -175,9 +173,7 @@ class FsspecArtifactStore:
                 hint="for s3:// URLs install `leanops[s3]`",
             ) from exc
         except (ValueError, TypeError) as exc:
-            raise ConfigError(
-                f"artifact store {self.url} cannot be opened: {self._scrub(str(exc))}"
-            ) from exc
+            raise ConfigError(f"artifact store {self.url} cannot be opened: {self._scrub(str(exc))}") from exc
         self._root = root.rstrip("/")
         self._local = isinstance(self._fs, LocalFileSystem)
         self._s3 = "s3" in self._fs.protocol
@@ -367,9 +363,7 @@ class FsspecArtifactStore:
         markers: dict[str, str] = {}
         with self._backend():
             while True:
-                page = self._fs.call_s3(
-                    "list_multipart_uploads", Bucket=bucket, Prefix=prefix, **markers
-                )
+                page = self._fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix, **markers)
                 stale += [u for u in page.get("Uploads", []) if u["Initiated"] < initiated_before]
                 if not page.get("IsTruncated"):
                     break
@@ -401,8 +395,7 @@ class FsspecArtifactStore:
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         return StoreUnavailable(
-            f"artifact store {self.url} is unavailable ({type(exc).__name__}: "
-            f"{self._scrub(str(exc))})",
+            f"artifact store {self.url} is unavailable ({type(exc).__name__}: {self._scrub(str(exc))})",
             hint="check that the storage is reachable and writable, and that the artifact URL "
             "and credentials (leanops.yaml, LEANOPS_*, AWS_* variables) are right",
             store=self.url,
@@ -454,8 +447,7 @@ def artifact_store_from_url(url: str, **storage_options: Any) -> ArtifactStore:
     if factory is None:
         raise ConfigError(
             f"artifact URL {_redact(url)} has unknown scheme {scheme!r}",
-            hint=f"use one of: {', '.join(f'{s}://' for s in sorted(ARTIFACT_SCHEMES))} "
-            "(a plain path means file://)",
+            hint=f"use one of: {', '.join(f'{s}://' for s in sorted(ARTIFACT_SCHEMES))} (a plain path means file://)",
         )
     return factory(url, storage_options)
 

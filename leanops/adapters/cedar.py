@@ -116,9 +116,7 @@ class _SourceFile:
                 out.append(self._statement(start, m.end(), "".join(masked), unterminated))
                 start = None
         if start is not None:
-            out.append(
-                self._statement(start, len(self.text), "".join(masked).rstrip(), unterminated)
-            )
+            out.append(self._statement(start, len(self.text), "".join(masked).rstrip(), unterminated))
         return out
 
     def _statement(self, start: int, end: int, masked: str, unterminated: int | None) -> _Statement:
@@ -192,9 +190,7 @@ class CedarPolicyEngine:
         attrs = tuple((k, resource.attrs[k]) for k in RESOURCE_ATTRS if k in resource.attrs)
         for key, value in attrs:
             if not isinstance(value, str):
-                return _refuse(
-                    f"resource attribute {key!r} must be a string, not {type(value).__name__}"
-                )
+                return _refuse(f"resource attribute {key!r} must be a string, not {type(value).__name__}")
         try:
             entities = self._entities(
                 request.principal,
@@ -222,9 +218,7 @@ class CedarPolicyEngine:
         if len(reasons) > 1:  # Cedar returns a set; report in file order so output is stable
             reasons = sorted(reasons, key=self._bundle.order.__getitem__)
         ids = self._bundle.ids
-        return PolicyDecision(
-            allowed=result.allowed, policy_ids=[ids[r] for r in reasons], errors=diagnostics.errors
-        )
+        return PolicyDecision(allowed=result.allowed, policy_ids=[ids[r] for r in reasons], errors=diagnostics.errors)
 
     def _build_entities(
         self,
@@ -284,9 +278,7 @@ def _role_entities() -> list[dict[str, Any]]:
 
 
 def _display_name(path: Path) -> str:
-    return (
-        str(path.relative_to(SHIPPED.parent.parent)) if path.is_relative_to(SHIPPED) else str(path)
-    )
+    return str(path.relative_to(SHIPPED.parent.parent)) if path.is_relative_to(SHIPPED) else str(path)
 
 
 def _project_files(paths: list[Path]) -> list[Path]:
@@ -353,9 +345,7 @@ def _compile(
         files = {name: i for i, name in enumerate(dict.fromkeys(s.source.name for s in statements))}
         return schema, None, sorted(problems, key=lambda p: (files[p.file], p.line, p.column))
 
-    bundle = _Bundle(
-        cedarpy.PolicySet.from_str(combined), infos, ids, {k: i for i, k in enumerate(ids)}
-    )
+    bundle = _Bundle(cedarpy.PolicySet.from_str(combined), infos, ids, {k: i for i, k in enumerate(ids)})
     return schema, bundle, []
 
 
@@ -404,11 +394,7 @@ def _validation_problems(
     """Schema errors at their spot; one error repeated per entity type is reported once."""
     grouped: dict[tuple[int, str], list[str]] = {}
     for error in result.errors:
-        index = (
-            int(error.policy_id.removeprefix("policy"))
-            if _GENERATED_ID.fullmatch(error.policy_id)
-            else 0
-        )
+        index = int(error.policy_id.removeprefix("policy")) if _GENERATED_ID.fullmatch(error.policy_id) else 0
         reason = re.sub(r"^for policy `[^`]+`, ", "", error.error)
         types = re.findall(r" on entity type `([^`]+)`", reason)
         reason = re.sub(r" on entity type `[^`]+`", "", reason)
@@ -478,9 +464,5 @@ def _occurrences(text: str, snippet: str) -> list[int]:
         return re.escape(_OPERATOR_CHARS) if ch in _OPERATOR_CHARS else ""
 
     left, right = edge(snippet[0]), edge(snippet[-1])
-    pattern = (
-        (f"(?<![{left}])" if left else "")
-        + re.escape(snippet)
-        + (f"(?![{right}])" if right else "")
-    )
+    pattern = (f"(?<![{left}])" if left else "") + re.escape(snippet) + (f"(?![{right}])" if right else "")
     return [m.start() for m in re.finditer(pattern, text)]

@@ -71,8 +71,13 @@ class WebhookNotifier:
         self.wait = wait
 
     def payload(self, subject: str, body: str, severity: str, fields: dict[str, Any]) -> dict[str, Any]:
-        return {"subject": subject, "body": body, "severity": severity, "fields": fields,
-                "at": datetime.now(UTC).isoformat()}
+        return {
+            "subject": subject,
+            "body": body,
+            "severity": severity,
+            "fields": fields,
+            "at": datetime.now(UTC).isoformat(),
+        }
 
     def send(self, subject: str, body: str, *, severity: str = "info", **fields: Any) -> None:
         data = json.dumps(self.payload(subject, body, severity, fields), default=str).encode()
@@ -81,8 +86,12 @@ class WebhookNotifier:
                 self._post(data)
 
     def _post(self, data: bytes) -> None:
-        request = urllib.request.Request(self.url, data=data, method="POST",  # noqa: S310 - configured sink
-                                         headers={"Content-Type": "application/json", "User-Agent": USER_AGENT})
+        request = urllib.request.Request(
+            self.url,
+            data=data,
+            method="POST",  # noqa: S310 - configured sink
+            headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 response.read()
@@ -109,8 +118,12 @@ class SlackNotifier(WebhookNotifier):
 
 
 def _retrying(attempts: int, wait: float) -> Retrying:
-    return Retrying(stop=stop_after_attempt(attempts), wait=wait_exponential(multiplier=wait, max=5 * wait),
-                    retry=retry_if_exception(lambda e: isinstance(e, _Retryable)), reraise=True)
+    return Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=wait, max=5 * wait),
+        retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+        reraise=True,
+    )
 
 
 class FanoutNotifier:
@@ -142,7 +155,9 @@ def check_sink(url: str) -> str:
     """`url` if its scheme names a known sink, else a ValueError (used by config validation)."""
     scheme = url.split(":", 1)[0] if ":" in url else url
     if scheme not in SCHEMES:
-        raise ValueError(f"unknown notifier sink {url!r}; use one of: stdout, stderr, file:PATH, https://…, slack+https://…")
+        raise ValueError(
+            f"unknown notifier sink {url!r}; use one of: stdout, stderr, file:PATH, https://…, slack+https://…"
+        )
     return url
 
 
@@ -164,5 +179,7 @@ def build_notifier(urls: Iterable[str], root: Path | None = None) -> FanoutNotif
         elif scheme in ("slack+http", "slack+https"):
             sinks.append(SlackNotifier(url.removeprefix("slack+")))
         else:
-            raise ConfigError(f"Unknown notifier sink {url!r}.", hint="Use stdout, stderr, file:PATH, https://… or slack+https://….")
+            raise ConfigError(
+                f"Unknown notifier sink {url!r}.", hint="Use stdout, stderr, file:PATH, https://… or slack+https://…."
+            )
     return FanoutNotifier(sinks)

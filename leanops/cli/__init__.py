@@ -26,8 +26,16 @@ app = typer.Typer(
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    zone: str | None = typer.Option(None, "--zone", "-z", envvar="LEANOPS_ZONE", help="Zone to act in (sandbox, staging, production)."),
-    token: str | None = typer.Option(None, "--token", envvar="LEANOPS_TOKEN", help="Act with an API token instead of the configured user.", show_default=False),
+    zone: str | None = typer.Option(
+        None, "--zone", "-z", envvar="LEANOPS_ZONE", help="Zone to act in (sandbox, staging, production)."
+    ),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar="LEANOPS_TOKEN",
+        help="Act with an API token instead of the configured user.",
+        show_default=False,
+    ),
 ) -> None:
     state.debug, state.zone, state.token = debug, zone, token
 

@@ -27,13 +27,32 @@ def _since(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"--since {value!r} is neither a duration nor an ISO time.", hint="Use 2h, 7d or 2026-01-31T12:00.") from None
+        raise ValidationError(
+            f"--since {value!r} is neither a duration nor an ISO time.", hint="Use 2h, 7d or 2026-01-31T12:00."
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _show(records: list[AuditRecord]) -> None:
-    console.print(table("audit", ["seq", "at", "actor", "action", "resource", "zone", "decision", "policies"],
-                        [[r.seq, f"{r.at:%Y-%m-%d %H:%M:%S}", r.actor, r.action, r.resource, r.zone, r.decision, ", ".join(r.policy_ids)] for r in records]))
+    console.print(
+        table(
+            "audit",
+            ["seq", "at", "actor", "action", "resource", "zone", "decision", "policies"],
+            [
+                [
+                    r.seq,
+                    f"{r.at:%Y-%m-%d %H:%M:%S}",
+                    r.actor,
+                    r.action,
+                    r.resource,
+                    r.zone,
+                    r.decision,
+                    ", ".join(r.policy_ids),
+                ]
+                for r in records
+            ],
+        )
+    )
 
 
 @app.command()
@@ -45,14 +64,22 @@ def tail(n: int = typer.Option(20, "-n", help="How many records.")) -> None:
 
 @app.command()
 def query(
-    actor: str | None = None, action: str | None = None, resource: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    resource: str | None = None,
     since: str | None = typer.Option(None, help="2h, 7d or an ISO time."),
     decision: str | None = typer.Option(None, help="allow or deny."),
     limit: int = 200,
 ) -> None:
     """Filter records (* wildcards in actor, action and resource)."""
     with workspace() as ws:
-        _show(ws.audit.query(AuditFilter(actor=actor, action=action, resource=resource, since=_since(since), decision=decision, limit=limit)))
+        _show(
+            ws.audit.query(
+                AuditFilter(
+                    actor=actor, action=action, resource=resource, since=_since(since), decision=decision, limit=limit
+                )
+            )
+        )
 
 
 @app.command()

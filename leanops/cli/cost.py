@@ -12,8 +12,9 @@ from leanops.cost.prices import show
 from leanops.cost.reports import BY_CHOICES, Report, to_json, to_markdown
 from leanops.errors import ValidationError
 
-budget_app = typer.Typer(help="Monthly budgets per zone and project, with owners and alert thresholds.",
-                         no_args_is_help=True)
+budget_app = typer.Typer(
+    help="Monthly budgets per zone and project, with owners and alert thresholds.", no_args_is_help=True
+)
 app = typer.Typer(help="Costs: estimate a job, weekly and monthly reports, unit economics.", no_args_is_help=True)
 
 
@@ -42,8 +43,10 @@ def budget_set(
     """Set or replace a monthly budget (admins only; audited)."""
     with workspace() as ws:
         budget = ws.cost.set_budget(zone, _amount(monthly), owner=owner, project=project, thresholds=threshold or None)
-    console.print(f"budget {budget.key}: {show(budget.monthly)} {budget.currency}/month, owner {budget.owner}, "
-                  f"alerts at {', '.join(f'{t}%' for t in budget.thresholds)}")
+    console.print(
+        f"budget {budget.key}: {show(budget.monthly)} {budget.currency}/month, owner {budget.owner}, "
+        f"alerts at {', '.join(f'{t}%' for t in budget.thresholds)}"
+    )
 
 
 @budget_app.command("list")
@@ -53,11 +56,27 @@ def budget_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
         statuses = ws.cost.list_budgets()
     if as_json:
         return print_json([s.model_dump(mode="json") for s in statuses])
-    rows = [[s.budget.key, show(s.budget.monthly), s.budget.owner, show(s.spent), _pct(s.percent),
-             "" if s.forecast is None else f"{show(s.forecast)} ({_pct(s.forecast_percent)})", show(s.left),
-             "hard" if s.hard_ceiling else "approval", s.budget.origin] for s in statuses]
-    console.print(table(f"budgets ({statuses[0].period if statuses else 'none set'})",
-                        ["budget", "monthly", "owner", "spent", "%", "forecast", "left", "ceiling", "from"], rows))
+    rows = [
+        [
+            s.budget.key,
+            show(s.budget.monthly),
+            s.budget.owner,
+            show(s.spent),
+            _pct(s.percent),
+            "" if s.forecast is None else f"{show(s.forecast)} ({_pct(s.forecast_percent)})",
+            show(s.left),
+            "hard" if s.hard_ceiling else "approval",
+            s.budget.origin,
+        ]
+        for s in statuses
+    ]
+    console.print(
+        table(
+            f"budgets ({statuses[0].period if statuses else 'none set'})",
+            ["budget", "monthly", "owner", "spent", "%", "forecast", "left", "ceiling", "from"],
+            rows,
+        )
+    )
 
 
 @budget_app.command("show")
@@ -72,12 +91,24 @@ def budget_show(
     if as_json:
         return print_json(s.model_dump(mode="json"))
     c = s.budget.currency
-    facts = [["budget", s.budget.key], ["period", s.period], ["monthly", f"{show(s.budget.monthly)} {c}"],
-             ["owner", s.budget.owner], ["spent", f"{show(s.spent)} {c} ({_pct(s.percent)})"],
-             ["forecast", "too early in the month" if s.forecast is None else f"{show(s.forecast)} {c} ({_pct(s.forecast_percent)})"],
-             ["reserved by running jobs", f"{show(s.committed)} {c}"], ["left", f"{show(s.left)} {c}"],
-             ["over budget", "refused (hard ceiling)" if s.hard_ceiling else "needs an approved overspend"]]
-    facts += [[f"alert {a['basis']} {a['percent']}%", f"{a['fired_at']:%Y-%m-%d %H:%M} at {show(a['value'])}"] for a in s.alerts]
+    facts = [
+        ["budget", s.budget.key],
+        ["period", s.period],
+        ["monthly", f"{show(s.budget.monthly)} {c}"],
+        ["owner", s.budget.owner],
+        ["spent", f"{show(s.spent)} {c} ({_pct(s.percent)})"],
+        [
+            "forecast",
+            "too early in the month" if s.forecast is None else f"{show(s.forecast)} {c} ({_pct(s.forecast_percent)})",
+        ],
+        ["reserved by running jobs", f"{show(s.committed)} {c}"],
+        ["left", f"{show(s.left)} {c}"],
+        ["over budget", "refused (hard ceiling)" if s.hard_ceiling else "needs an approved overspend"],
+    ]
+    facts += [
+        [f"alert {a['basis']} {a['percent']}%", f"{a['fired_at']:%Y-%m-%d %H:%M} at {show(a['value'])}"]
+        for a in s.alerts
+    ]
     facts += [["overspend", f"{show(o.amount)} by {o.approved_by}: {o.reason}"] for o in s.overspends]
     console.print(table(f"budget {s.budget.key}", ["field", "value"], facts))
 
@@ -108,7 +139,9 @@ def estimate(
     if as_json:
         return print_json(result.model_dump(mode="json"))
     rows = [[k, f"{v:g}", show(result.breakdown.get(k, Decimal(0)))] for k, v in result.usage.nonzero().items()]
-    rows.append(["total" + (f" × {trials} trials" if trials > 1 else ""), "", f"{show(result.reserved)} {result.currency}"])
+    rows.append(
+        ["total" + (f" × {trials} trials" if trials > 1 else ""), "", f"{show(result.reserved)} {result.currency}"]
+    )
     console.print(table(f"estimate: {result.job} in {result.zone}", ["quantity", "amount", "cost"], rows))
     console.print(("[green]admitted[/]: " if result.admitted else "[red]refused[/]: ") + result.reason, highlight=False)
 
@@ -135,20 +168,43 @@ def report(
 
 
 def _print_report(r: Report) -> None:
-    rows = [[x.group, show(x.amount), show(x.previous), ("+" if x.change > 0 else "") + show(x.change),
-             "new" if x.change_pct is None else f"{x.change_pct:+.1f}%"] for x in r.rows]
-    rows.append(["total", show(r.total), show(r.previous_total), ("+" if r.change > 0 else "") + show(r.change),
-                 "new" if r.change_pct is None else f"{r.change_pct:+.1f}%"])
-    console.print(table(f"cost by {r.by}, last {r.period} ({r.currency})", [r.by, "spend", "previous", "change", "%"], rows))
+    rows = [
+        [
+            x.group,
+            show(x.amount),
+            show(x.previous),
+            ("+" if x.change > 0 else "") + show(x.change),
+            "new" if x.change_pct is None else f"{x.change_pct:+.1f}%",
+        ]
+        for x in r.rows
+    ]
+    rows.append(
+        [
+            "total",
+            show(r.total),
+            show(r.previous_total),
+            ("+" if r.change > 0 else "") + show(r.change),
+            "new" if r.change_pct is None else f"{r.change_pct:+.1f}%",
+        ]
+    )
+    console.print(
+        table(f"cost by {r.by}, last {r.period} ({r.currency})", [r.by, "spend", "previous", "change", "%"], rows)
+    )
     if r.movers:
-        console.print("top movers: " + ", ".join(f"{m.group} {'+' if m.change > 0 else ''}{show(m.change)}" for m in r.movers))
+        console.print(
+            "top movers: " + ", ".join(f"{m.group} {'+' if m.change > 0 else ''}{show(m.change)}" for m in r.movers)
+        )
     for e in r.idle_endpoints:
         console.print(f"idle endpoint: {e.endpoint} ({e.model or 'no model'}) cost {show(e.cost)} with no predictions")
     for a in r.expired_artifacts:
-        console.print(f"past TTL: {a.owner} {a.name} ({a.size:,} bytes, expired {a.expired_at:%Y-%m-%d}); `leanops gc --apply`")
+        console.print(
+            f"past TTL: {a.owner} {a.name} ({a.size:,} bytes, expired {a.expired_at:%Y-%m-%d}); `leanops gc --apply`"
+        )
     if r.untagged.entries:
-        console.print(f"untagged: {r.untagged.entries} entries, {show(r.untagged.amount)} {r.currency} "
-                      f"(missing {', '.join(sorted(r.untagged.missing))})")
+        console.print(
+            f"untagged: {r.untagged.entries} entries, {show(r.untagged.amount)} {r.currency} "
+            f"(missing {', '.join(sorted(r.untagged.missing))})"
+        )
 
 
 @app.command()
@@ -168,12 +224,26 @@ def unit(
         return missing if value is None else f"{show(value)} {c}"
 
     rows = [
-        ["per training run", cell(u.cost_per_training_run, "no training runs yet"), f"{u.training_runs} runs, {show(u.training_cost)} {c}"],
-        ["per successful deployment", cell(u.cost_per_deployment, "no successful deployments yet"),
-         f"{len(u.deployments)} deployments (training + evaluation since the previous one)"],
-        ["per 1,000 predictions", cell(u.cost_per_1k_predictions, "no predictions yet"), f"{u.predictions:,} predictions, {show(u.serving_cost)} {c}"],
-        ["per incident avoided", cell(u.cost_per_incident_avoided, "no incidents caught yet"),
-         f"{u.incidents} incidents, monitoring {show(u.monitoring_cost)} {c}"],
+        [
+            "per training run",
+            cell(u.cost_per_training_run, "no training runs yet"),
+            f"{u.training_runs} runs, {show(u.training_cost)} {c}",
+        ],
+        [
+            "per successful deployment",
+            cell(u.cost_per_deployment, "no successful deployments yet"),
+            f"{len(u.deployments)} deployments (training + evaluation since the previous one)",
+        ],
+        [
+            "per 1,000 predictions",
+            cell(u.cost_per_1k_predictions, "no predictions yet"),
+            f"{u.predictions:,} predictions, {show(u.serving_cost)} {c}",
+        ],
+        [
+            "per incident avoided",
+            cell(u.cost_per_incident_avoided, "no incidents caught yet"),
+            f"{u.incidents} incidents, monitoring {show(u.monitoring_cost)} {c}",
+        ],
     ]
     console.print(table(f"unit economics: {u.model} (total {show(u.total)} {c})", ["cost", "value", "from"], rows))
 
@@ -183,5 +253,7 @@ def sync() -> None:
     """Charge what is not in the ledger yet, alert crossed thresholds, enforce the sandbox ceiling (cron-safe)."""
     with workspace() as ws:
         result = ws.cost.sync()
-    console.print(f"charged {result.attempts} job attempt(s) and {result.storage} stored day(s); "
-                  f"{len(result.crossings)} threshold(s) crossed; {len(result.stopped)} job(s) stopped")
+    console.print(
+        f"charged {result.attempts} job attempt(s) and {result.storage} stored day(s); "
+        f"{len(result.crossings)} threshold(s) crossed; {len(result.stopped)} job(s) stopped"
+    )

@@ -32,8 +32,11 @@ def register(
         return print_json(snap.model_dump(mode="json"))
     rows = f"{snap.rows} rows, " if snap.rows is not None else ""
     known = " [dim](already registered: same content, no new version)[/]" if snap.created_at < started else ""
-    console.print(f"[green]{snap.ref}[/] snapshot {snap.id[:12]} ({rows}{len(snap.files)} file(s), "
-                  f"{_size(snap.size)}, {snap.data_class}){known}", highlight=False)
+    console.print(
+        f"[green]{snap.ref}[/] snapshot {snap.id[:12]} ({rows}{len(snap.files)} file(s), "
+        f"{_size(snap.size)}, {snap.data_class}){known}",
+        highlight=False,
+    )
 
 
 @app.command("list")
@@ -46,9 +49,25 @@ def list_datasets(
         snaps = ws.datasets.list(name)
     if as_json:
         return print_json([s.model_dump(mode="json", exclude={"files", "profile", "contract"}) for s in snaps])
-    console.print(table("datasets", ["dataset", "snapshot", "format", "rows", "size", "class", "created", "by"],
-                        [[s.ref, s.id[:12], s.format, s.rows, _size(s.size), s.data_class,
-                          f"{s.created_at:%Y-%m-%d %H:%M}", s.created_by] for s in snaps]))
+    console.print(
+        table(
+            "datasets",
+            ["dataset", "snapshot", "format", "rows", "size", "class", "created", "by"],
+            [
+                [
+                    s.ref,
+                    s.id[:12],
+                    s.format,
+                    s.rows,
+                    _size(s.size),
+                    s.data_class,
+                    f"{s.created_at:%Y-%m-%d %H:%M}",
+                    s.created_by,
+                ]
+                for s in snaps
+            ],
+        )
+    )
 
 
 @app.command()
@@ -63,8 +82,13 @@ def show(
         return print_json(snap.model_dump(mode="json"))
     console.print(table(snap.ref, ["", ""], _summary(snap)))
     if snap.profile is not None:
-        console.print(table("columns", ["column", "dtype", "nulls", "distinct", "min", "mean", "max", "top values"],
-                            [_column_row(c) for c in snap.profile.columns]))
+        console.print(
+            table(
+                "columns",
+                ["column", "dtype", "nulls", "distinct", "min", "mean", "max", "top values"],
+                [_column_row(c) for c in snap.profile.columns],
+            )
+        )
     else:
         files = [[f.path, f.digest[:12], _size(f.size)] for f in snap.files]
         console.print(table("files", ["path", "sha256", "size"], files))
@@ -97,6 +121,7 @@ def checkout(
 
 # -- formatting ---------------------------------------------------------------------------
 
+
 def _size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -111,8 +136,13 @@ def _num(value: float | None) -> str:
 
 def _summary(snap: Snapshot) -> list[list[Any]]:
     rows: list[list[Any]] = [
-        ["snapshot", snap.id], ["format", f"{snap.format} ({snap.kind})"], ["rows", snap.rows],
-        ["files", len(snap.files)], ["size", _size(snap.size)], ["class", snap.data_class], ["source", snap.source],
+        ["snapshot", snap.id],
+        ["format", f"{snap.format} ({snap.kind})"],
+        ["rows", snap.rows],
+        ["files", len(snap.files)],
+        ["size", _size(snap.size)],
+        ["class", snap.data_class],
+        ["source", snap.source],
         ["created", f"{snap.created_at:%Y-%m-%d %H:%M} by {snap.created_by} in {snap.zone}"],
         ["contract", f"{len(snap.contract.columns)} column rule(s)" if snap.contract else "none"],
     ]
@@ -131,19 +161,26 @@ def _column_row(c: Any) -> list[Any]:
 def _print_diff(result: DatasetDiff) -> None:
     same = ": [green]identical content[/]" if result.identical else ""
     console.print(f"{result.a} ({result.a_id[:12]}) → {result.b} ({result.b_id[:12]}){same}", highlight=False)
-    files = ([[f, "added"] for f in result.files_added] + [[f, "removed"] for f in result.files_removed]
-             + [[f, "changed"] for f in result.files_changed])
+    files = (
+        [[f, "added"] for f in result.files_added]
+        + [[f, "removed"] for f in result.files_removed]
+        + [[f, "changed"] for f in result.files_changed]
+    )
     if files and (result.profile is None or result.files_added or result.files_removed):
         console.print(table("files", ["path", "change"], files))
     p = result.profile
     if p is None:
         return
-    schema = ([[c, "added", "", ""] for c in p.added] + [[c, "removed", "", ""] for c in p.removed]
-              + [[d.column, "dtype", d.a, d.b] for d in p.dtype_changes])
+    schema = (
+        [[c, "added", "", ""] for c in p.added]
+        + [[c, "removed", "", ""] for c in p.removed]
+        + [[d.column, "dtype", d.a, d.b] for d in p.dtype_changes]
+    )
     console.print(table("schema", ["column", "change", "a", "b"], schema) if schema else "schema: [green]unchanged[/]")
     moved = [c for c in p.columns if c.changed]
     rows = [["(rows)", f"{p.rows_a} → {p.rows_b} ({p.rows_b - p.rows_a:+d})", "", ""]] + [
-        [c.column, f"{c.null_rate_a:.1%} → {c.null_rate_b:.1%}", _num(c.mean_a), _num(c.mean_b)] for c in moved]
+        [c.column, f"{c.null_rate_a:.1%} → {c.null_rate_b:.1%}", _num(c.mean_a), _num(c.mean_b)] for c in moved
+    ]
     console.print(table("profile", ["column", "rows / null rate", "mean a", "mean b"], rows))
     if len(moved) < len(p.columns):
         console.print(f"{len(p.columns) - len(moved)} shared column(s) unchanged in null rate and mean")

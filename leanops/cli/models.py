@@ -40,8 +40,9 @@ def register_version(
         mv = ws.models.register(run_id, name, model=model, parent=parent, description=description)
     if as_json:
         return print_json(mv.model_dump(mode="json"))
-    console.print(f"[green]Registered[/] {mv.ref} from run {mv.run_id} ({mv.manifest.flavor}, "
-                  f"{len(mv.manifest.files)} files)")
+    console.print(
+        f"[green]Registered[/] {mv.ref} from run {mv.run_id} ({mv.manifest.flavor}, {len(mv.manifest.files)} files)"
+    )
 
 
 @app.command("list")
@@ -54,17 +55,34 @@ def list_versions(name: str | None = typer.Argument(None), as_json: bool = typer
     for a in aliases:
         serving[(a.name, a.version)].append(str(a.zone))
     if as_json:
-        return print_json([v.model_dump(mode="json") | {"serving": serving.get((v.name, v.version), [])}
-                           for v in versions])
-    rows = [[v.name, v.version, ", ".join(serving.get((v.name, v.version), [])), v.manifest.flavor, v.run_id[:12],
-             v.owner, _when(v.created_at)] for v in versions]
-    console.print(table(f"model versions ({len(rows)})", ["name", "version", "serving", "flavor", "run", "owner",
-                                                          "created"], rows))
+        return print_json(
+            [v.model_dump(mode="json") | {"serving": serving.get((v.name, v.version), [])} for v in versions]
+        )
+    rows = [
+        [
+            v.name,
+            v.version,
+            ", ".join(serving.get((v.name, v.version), [])),
+            v.manifest.flavor,
+            v.run_id[:12],
+            v.owner,
+            _when(v.created_at),
+        ]
+        for v in versions
+    ]
+    console.print(
+        table(
+            f"model versions ({len(rows)})", ["name", "version", "serving", "flavor", "run", "owner", "created"], rows
+        )
+    )
 
 
 @app.command()
-def show(name: str, version: str = typer.Argument("latest", help="3, v3, latest, staging or production."),
-         as_json: bool = typer.Option(False, "--json")) -> None:
+def show(
+    name: str,
+    version: str = typer.Argument("latest", help="3, v3, latest, staging or production."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """One version: its package (flavor, signature, file hashes), run, approvals and zones."""
     with workspace() as ws:
         report = ws.models.lineage(name, version)
@@ -72,21 +90,40 @@ def show(name: str, version: str = typer.Argument("latest", help="3, v3, latest,
         return print_json(report.model_dump(mode="json"))
     mv = report.model
     sig = mv.manifest.signature
-    inputs = (", ".join(f"{c.name}:{c.dtype}" for c in sig.inputs) if isinstance(sig.inputs, list)
-              else f"{sig.inputs.dtype}{sig.inputs.shape}") if sig else "-"
-    facts = [["version", mv.ref], ["run", mv.run_id], ["owner", mv.owner],
-             ["created", f"{_when(mv.created_at)} by {mv.created_by}"], ["flavor", mv.manifest.flavor], ["inputs", inputs],
-             ["outputs", f"{sig.outputs.dtype}{sig.outputs.shape}" if sig else "-"],
-             ["serving", ", ".join(map(str, report.serving)) or "-"], ["description", escape(mv.description)]]
+    inputs = (
+        (
+            ", ".join(f"{c.name}:{c.dtype}" for c in sig.inputs)
+            if isinstance(sig.inputs, list)
+            else f"{sig.inputs.dtype}{sig.inputs.shape}"
+        )
+        if sig
+        else "-"
+    )
+    facts = [
+        ["version", mv.ref],
+        ["run", mv.run_id],
+        ["owner", mv.owner],
+        ["created", f"{_when(mv.created_at)} by {mv.created_by}"],
+        ["flavor", mv.manifest.flavor],
+        ["inputs", inputs],
+        ["outputs", f"{sig.outputs.dtype}{sig.outputs.shape}" if sig else "-"],
+        ["serving", ", ".join(map(str, report.serving)) or "-"],
+        ["description", escape(mv.description)],
+    ]
     facts += [[f"file {f.path}", f"sha256:{f.digest} ({f.size} bytes)"] for f in mv.manifest.files]
-    facts += [[f"approved for {a.zone}", escape(f"{a.approver} at {_when(a.approved_at)}: {a.reason}")]
-              for a in report.approvals]
+    facts += [
+        [f"approved for {a.zone}", escape(f"{a.approver} at {_when(a.approved_at)}: {a.reason}")]
+        for a in report.approvals
+    ]
     console.print(table(f"model {mv.ref}", ["field", "value"], facts))
 
 
 @app.command()
-def lineage(name: str, version: str = typer.Argument("latest", help="3, v3, latest, staging or production."),
-            as_json: bool = typer.Option(False, "--json")) -> None:
+def lineage(
+    name: str,
+    version: str = typer.Argument("latest", help="3, v3, latest, staging or production."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Where a version came from: run → dataset snapshots → code commit → features → parents."""
     with workspace() as ws:
         report = ws.models.lineage(name, version)
@@ -145,10 +182,17 @@ def evaluate(
 
 
 def print_evidence(evidence: Evidence) -> None:
-    rows = [["[green]pass[/]" if i.passed else "[red]FAIL[/]", i.name, "yes" if i.required else "no", escape(i.detail)]
-            for i in evidence.items]
-    console.print(table(f"evidence {evidence.id} for {evidence.name}/v{evidence.version} in {evidence.zone}",
-                        ["result", "check", "required", "detail"], rows))
+    rows = [
+        ["[green]pass[/]" if i.passed else "[red]FAIL[/]", i.name, "yes" if i.required else "no", escape(i.detail)]
+        for i in evidence.items
+    ]
+    console.print(
+        table(
+            f"evidence {evidence.id} for {evidence.name}/v{evidence.version} in {evidence.zone}",
+            ["result", "check", "required", "detail"],
+            rows,
+        )
+    )
     verdict = "[green]passes[/]" if evidence.passed else "[red]does not pass[/]"
     console.print(f"Evidence {verdict} for {evidence.zone} (rules {evidence.rules_file}).")
 
@@ -166,8 +210,10 @@ def approve(
         approval = ws.models.approve(name, version, zone, reason=reason)
     if as_json:
         return print_json(approval.model_dump(mode="json"))
-    console.print(f"[green]Approved[/] {name}/v{approval.version} for {approval.zone} by {approval.approver} "
-                  f"(evidence {approval.evidence_id})")
+    console.print(
+        f"[green]Approved[/] {name}/v{approval.version} for {approval.zone} by {approval.approver} "
+        f"(evidence {approval.evidence_id})"
+    )
 
 
 @app.command()
@@ -179,12 +225,23 @@ def history(name: str, as_json: bool = typer.Option(False, "--json")) -> None:
         return print_json(hist.model_dump(mode="json"))
     current = ", ".join(f"{a.zone} → v{a.version}" for a in hist.aliases) or "nothing serves yet"
     console.print(f"[bold]{name}[/]: {current}")
-    rows = [[s.zone, f"v{s.version}", _when(s.since), _when(s.until) if s.until else "now", s.action, s.actor]
-            for s in hist.served]
+    rows = [
+        [s.zone, f"v{s.version}", _when(s.since), _when(s.until) if s.until else "now", s.action, s.actor]
+        for s in hist.served
+    ]
     console.print(table("served", ["zone", "version", "since", "until", "how", "actor"], rows))
-    rows = [[_when(m.at), m.zone, m.action, f"v{m.previous}" if m.previous else "-", f"v{m.version}", m.actor,
-             escape(m.reason)]
-            for m in hist.moves]
+    rows = [
+        [
+            _when(m.at),
+            m.zone,
+            m.action,
+            f"v{m.previous}" if m.previous else "-",
+            f"v{m.version}",
+            m.actor,
+            escape(m.reason),
+        ]
+        for m in hist.moves
+    ]
     console.print(table("moves", ["when", "zone", "action", "from", "to", "actor", "reason"], rows))
 
 

@@ -94,8 +94,12 @@ def grant(
 ) -> None:
     """Grant a time-boxed exception; it expires by itself."""
     with workspace() as ws:
-        waiver = ws.governance.grant_exception(principal, action, resource=resource, zone=zone, expires=parse_duration(expires), reason=reason)
-    console.print(f"exception {waiver.id}: {principal} may {action} {resource} until {waiver.expires_at:%Y-%m-%d %H:%M} UTC")
+        waiver = ws.governance.grant_exception(
+            principal, action, resource=resource, zone=zone, expires=parse_duration(expires), reason=reason
+        )
+    console.print(
+        f"exception {waiver.id}: {principal} may {action} {resource} until {waiver.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @exception_app.command("list")
@@ -105,9 +109,25 @@ def list_exceptions(as_json: bool = typer.Option(False, "--json")) -> None:
         rows, now = ws.governance.exceptions(), ws.clock.now()
     if as_json:
         return print_json([e.model_dump(mode="json") for e in rows])
-    console.print(table("policy exceptions", ["id", "principal", "action", "resource", "zone", "state", "expires", "reason"],
-                        [[e.id, e.principal, e.action, e.resource, e.zone or "all", "active" if e.active(now) else "ended",
-                          f"{e.expires_at:%Y-%m-%d %H:%M}", e.reason] for e in rows]))
+    console.print(
+        table(
+            "policy exceptions",
+            ["id", "principal", "action", "resource", "zone", "state", "expires", "reason"],
+            [
+                [
+                    e.id,
+                    e.principal,
+                    e.action,
+                    e.resource,
+                    e.zone or "all",
+                    "active" if e.active(now) else "ended",
+                    f"{e.expires_at:%Y-%m-%d %H:%M}",
+                    e.reason,
+                ]
+                for e in rows
+            ],
+        )
+    )
 
 
 @exception_app.command("revoke")

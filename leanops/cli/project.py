@@ -43,7 +43,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
         info = ws.status()
     if as_json:
         return print_json(info)
-    rows = [[k, ", ".join(f"{z}: {'/'.join(r) or '-'}" for z, r in v.items()) if k == "roles" else v] for k, v in info.items()]
+    rows = [
+        [k, ", ".join(f"{z}: {'/'.join(r) or '-'}" for z, r in v.items()) if k == "roles" else v]
+        for k, v in info.items()
+    ]
     console.print(table("leanops status", ["", ""], rows))
 
 
@@ -53,8 +56,10 @@ def fsck() -> None:
         report = ws.fsck()
     for d in report.damage:
         console.print(f"[red]{d.kind}[/] {d.digest[:12]} at {d.where}: {d.detail}", highlight=False)
-    console.print(f"checked {report.blobs_checked} blobs and {report.refs_checked} references: "
-                  + ("[green]no damage[/]" if report.ok else f"[red]{len(report.damage)} problem(s)[/]"))
+    console.print(
+        f"checked {report.blobs_checked} blobs and {report.refs_checked} references: "
+        + ("[green]no damage[/]" if report.ok else f"[red]{len(report.damage)} problem(s)[/]")
+    )
     if not report.ok:
         raise typer.Exit(8)
 

@@ -40,15 +40,26 @@ def list_runs(
 ) -> None:
     """Find runs by params, metrics (latest value), tags, status, owner and dataset."""
     with workspace() as ws:
-        frame = ws.runs.search(params=param, metrics=metric, tags=tag, status=status, owner=owner,
-                               dataset=dataset, sort=sort, descending=desc, limit=limit)
+        frame = ws.runs.search(
+            params=param,
+            metrics=metric,
+            tags=tag,
+            status=status,
+            owner=owner,
+            dataset=dataset,
+            sort=sort,
+            descending=desc,
+            limit=limit,
+        )
     if as_json:
         return print_json(frame.to_dict(orient="records"))
     named = {f"params.{param_filter(p).key}" for p in param} | {sort or ""}
     shown = LIST_COLUMNS + [c for c in frame.columns if c.startswith("metrics.")]
     shown += [c for c in frame.columns if c.startswith("params.") and (wide or c in named)]
-    rows = [[_cell(v) if c != "run_id" else str(v)[:12] for c, v in zip(shown, r, strict=True)]
-            for r in frame[shown].itertuples(index=False)]
+    rows = [
+        [_cell(v) if c != "run_id" else str(v)[:12] for c, v in zip(shown, r, strict=True)]
+        for r in frame[shown].itertuples(index=False)
+    ]
     console.print(table(f"runs ({len(frame)})", shown, rows))
 
 
@@ -64,13 +75,22 @@ def show(
         return print_json(record.model_dump(mode="json"))
     env = record.environment
     facts = [
-        ["run", record.id], ["status", record.status], ["owner", record.owner], ["purpose", record.purpose],
-        ["zone", record.zone], ["approval", record.approval], ["start", _cell(record.start_time)],
+        ["run", record.id],
+        ["status", record.status],
+        ["owner", record.owner],
+        ["purpose", record.purpose],
+        ["zone", record.zone],
+        ["approval", record.approval],
+        ["start", _cell(record.start_time)],
         ["end", _cell(record.end_time)],
         ["code", f"{record.code.commit or '-'}{' (dirty)' if record.code.dirty else ''} {record.code.remote or ''}"],
-        ["datasets", ", ".join(d.ref or d.id for d in record.datasets)], ["data class", record.data_class],
+        ["datasets", ", ".join(d.ref or d.id for d in record.datasets)],
+        ["data class", record.data_class],
         ["features", ", ".join(record.features)],
-        ["environment", f"Python {env.python}, {env.packages_count} packages ({env.packages_hash[:12]})" if env else ""],
+        [
+            "environment",
+            f"Python {env.python}, {env.packages_count} packages ({env.packages_hash[:12]})" if env else "",
+        ],
         ["missing", ", ".join(record.missing)],
     ]
     facts += [[f"param {k}", v] for k, v in record.params.items()]
@@ -104,7 +124,9 @@ def validate(
     if as_json:
         print_json({**result.model_dump(mode="json"), "complete": result.complete})
     elif result.complete:
-        console.print(f"[green]run {run_id} carries every required field[/] ({len(result.required)}); status {result.status}")
+        console.print(
+            f"[green]run {run_id} carries every required field[/] ({len(result.required)}); status {result.status}"
+        )
     else:
         console.print(f"[red]run {run_id} is missing required metadata[/]: {', '.join(result.missing)}")
     if not result.complete:

@@ -33,13 +33,22 @@ def list_users(as_json: bool = typer.Option(False, "--json")) -> None:
     with workspace() as ws:
         rows = ws.users.list()
     if as_json:
-        return print_json([{**p.model_dump(mode="json"), "grants": [g.model_dump(mode="json") for g in gs]} for p, gs in rows])
-    console.print(table("principals", ["name", "kind", "roles", "created by"],
-                        [[p.name, p.kind, ", ".join(f"{g.role}@{g.zone or 'all'}" for g in gs), p.created_by] for p, gs in rows]))
+        return print_json(
+            [{**p.model_dump(mode="json"), "grants": [g.model_dump(mode="json") for g in gs]} for p, gs in rows]
+        )
+    console.print(
+        table(
+            "principals",
+            ["name", "kind", "roles", "created by"],
+            [[p.name, p.kind, ", ".join(f"{g.role}@{g.zone or 'all'}" for g in gs), p.created_by] for p, gs in rows],
+        )
+    )
 
 
 @users_app.command("grant")
-def grant(name: str, role: Role, zone: Zone | None = typer.Option(None, "--in-zone", help="Only in this zone.")) -> None:
+def grant(
+    name: str, role: Role, zone: Zone | None = typer.Option(None, "--in-zone", help="Only in this zone.")
+) -> None:
     """Grant a role, in every zone or one."""
     with workspace() as ws:
         added = ws.users.grant(name, role, zone)
@@ -63,7 +72,9 @@ def create(
     """Mint a token; it is shown once and only its hash is kept."""
     with workspace() as ws:
         issued = ws.users.create_token(principal, ttl=parse_duration(expires), description=description)
-    console.print(f"token {issued.record.id} for {issued.record.principal}, expires {issued.record.expires_at:%Y-%m-%d %H:%M} UTC")
+    console.print(
+        f"token {issued.record.id} for {issued.record.principal}, expires {issued.record.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
     console.print("[bold]Copy it now; it will not be shown again:[/]")
     typer.echo(issued.plaintext)
 
@@ -73,8 +84,16 @@ def list_tokens(principal: str | None = typer.Option(None, "--for")) -> None:
     """List tokens (never their secrets)."""
     with workspace() as ws:
         records, now = ws.users.tokens(principal), ws.clock.now()
-    console.print(table("tokens", ["id", "principal", "status", "expires", "last used", "description"],
-                        [[t.id, t.principal, t.status(now), f"{t.expires_at:%Y-%m-%d %H:%M}", t.last_used_at, t.description] for t in records]))
+    console.print(
+        table(
+            "tokens",
+            ["id", "principal", "status", "expires", "last used", "description"],
+            [
+                [t.id, t.principal, t.status(now), f"{t.expires_at:%Y-%m-%d %H:%M}", t.last_used_at, t.description]
+                for t in records
+            ],
+        )
+    )
 
 
 @tokens_app.command("revoke")

@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from leanops.cost.budgets import Basis, Budget, Crossing, Overspend, forecast_linear
 from leanops.cost.ledger import CostKind, LedgerEntry
+from leanops.cost.models import BudgetStatus, Estimate, SyncResult
 from leanops.cost.naming import check_name
 from leanops.cost.prices import PriceTable, Usage, cost_of
 from leanops.cost.reports import Report
 from leanops.cost.unit import UnitEconomics
-
-from leanops.cost.models import BudgetStatus, Estimate, SyncResult
 
 if TYPE_CHECKING:
     from leanops.cost.service import CostService

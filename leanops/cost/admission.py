@@ -48,8 +48,10 @@ class Decision(BaseModel):
             parts.append(f"{show(room.committed)} reserved by jobs still running")
         if room.overspend:
             parts.append(f"{show(room.overspend)} approved overspend")
-        return (f"{what} reserves {show(self.reserved)} {currency} but only {show(left)} of the {room.budget} budget "
-                f"of {show(room.monthly)} is left this month ({', '.join(parts)}).")
+        return (
+            f"{what} reserves {show(self.reserved)} {currency} but only {show(left)} of the {room.budget} budget "
+            f"of {show(room.monthly)} is left this month ({', '.join(parts)})."
+        )
 
 
 def decide(reserved: Decimal, rooms: list[Room]) -> Decision:

@@ -93,7 +93,7 @@ def month_of(now: datetime) -> Period:
 def forecast_linear(spent: Decimal, period_start: datetime, now: datetime, period_end: datetime) -> Decimal:
     """Spend at period end if it goes on at the rate so far: spent × period ÷ elapsed.
 
-        forecast_linear(Decimal(10), jan1, jan11, feb1) == Decimal("31.000000")
+    forecast_linear(Decimal(10), jan1, jan11, feb1) == Decimal("31.000000")
     """
     total = (period_end - period_start).total_seconds()
     elapsed = min(max((now - period_start).total_seconds(), 0.0), total)
@@ -102,8 +102,9 @@ def forecast_linear(spent: Decimal, period_start: datetime, now: datetime, perio
     return money(Decimal(spent) * Decimal(repr(total)) / Decimal(repr(elapsed)))
 
 
-def crossings(spent: Decimal, forecast: Decimal | None, budget: Budget,
-              already_fired: Iterable[tuple[str, int]]) -> list[Crossing]:
+def crossings(
+    spent: Decimal, forecast: Decimal | None, budget: Budget, already_fired: Iterable[tuple[str, int]]
+) -> list[Crossing]:
     """The thresholds actual (and forecast, if given) spend has reached that have not fired yet.
 
     A budget of zero is crossed by any spend at all. The forecast is passed as None while it is
@@ -118,8 +119,9 @@ def crossings(spent: Decimal, forecast: Decimal | None, budget: Budget,
             if (str(basis), percent) in fired:
                 continue
             if reached(value, budget.monthly, percent):
-                out.append(Crossing(budget=budget.key, basis=basis, percent=percent, value=money(value),
-                                    limit=budget.monthly))
+                out.append(
+                    Crossing(budget=budget.key, basis=basis, percent=percent, value=money(value), limit=budget.monthly)
+                )
     return out
 
 
@@ -129,8 +131,9 @@ def reached(value: Decimal, limit: Decimal, percent: int) -> bool:
     return Decimal(value) * 100 >= Decimal(limit) * percent
 
 
-def rearmed(spent: Decimal, forecast: Decimal | None, budget: Budget,
-            fired: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+def rearmed(
+    spent: Decimal, forecast: Decimal | None, budget: Budget, fired: Iterable[tuple[str, int]]
+) -> list[tuple[str, int]]:
     """Fired crossings no longer reached under a changed budget: they may alert again."""
     values = {str(Basis.ACTUAL): spent, str(Basis.FORECAST): forecast}
     return [(b, p) for b, p in fired if values.get(b) is not None and not reached(values[b], budget.monthly, p)]  # type: ignore[arg-type]
@@ -146,8 +149,11 @@ def alert_text(budget: Budget, crossing: Crossing, period: str, *, hard_ceiling:
         subject = f"Budget {budget.key} forecast at {crossing.percent}% ({period})"
         body = f"At this rate the month ends at {show(crossing.value)} of {show(budget.monthly)} {c}."
     if crossing.percent >= 100 and crossing.basis is Basis.ACTUAL:
-        body += (" New jobs are refused and running ones stopped until the budget is raised." if hard_ceiling
-                 else " Work goes on; further jobs need an approved overspend.")
+        body += (
+            " New jobs are refused and running ones stopped until the budget is raised."
+            if hard_ceiling
+            else " Work goes on; further jobs need an approved overspend."
+        )
     return subject, body, "error" if crossing.percent >= 100 else "warning"
 
 

@@ -61,10 +61,18 @@ class LedgerRepo(Protocol):
     """The ledger's storage; `add` is idempotent on `source`."""
 
     def add(self, entry: LedgerEntry) -> bool: ...
-    def entries(self, start: datetime, end: datetime, *, zone: str | None = None,
-                project: str | None = None, kind: str | None = None) -> list[LedgerEntry]: ...
-    def total(self, start: datetime, end: datetime, *, zone: str | None = None,
-              project: str | None = None) -> Decimal: ...
+    def entries(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        zone: str | None = None,
+        project: str | None = None,
+        kind: str | None = None,
+    ) -> list[LedgerEntry]: ...
+    def total(
+        self, start: datetime, end: datetime, *, zone: str | None = None, project: str | None = None
+    ) -> Decimal: ...
     def charged_for_jobs(self, job_ids: list[str]) -> dict[str, Decimal]: ...
     def existing_sources(self, sources: list[str]) -> set[str]: ...
     def last_at(self, kind: str) -> datetime | None: ...
@@ -89,32 +97,69 @@ def job_tags(job: Any, project: str, defaults: Mapping[str, str]) -> dict[str, s
 def job_reserved_usage(job: Any) -> Usage:
     """What a job may use at most: its declared resources held for its whole deadline."""
     res = dict(getattr(job, "resources", {}) or {})
-    return compute_usage(cpu=float(res.get("cpu", 1.0)), memory_bytes=int(res.get("memory", 0)),
-                         gpu=int(res.get("gpu", 0)), seconds=float(job.deadline_seconds))
+    return compute_usage(
+        cpu=float(res.get("cpu", 1.0)),
+        memory_bytes=int(res.get("memory", 0)),
+        gpu=int(res.get("gpu", 0)),
+        seconds=float(job.deadline_seconds),
+    )
 
 
-def attempt_entry(job: Any, attempt: Any, prices: PriceTable, *, currency: str, project: str,
-                  defaults: Mapping[str, str], attribution: Iterable[str]) -> LedgerEntry:
+def attempt_entry(
+    job: Any,
+    attempt: Any,
+    prices: PriceTable,
+    *,
+    currency: str,
+    project: str,
+    defaults: Mapping[str, str],
+    attribution: Iterable[str],
+) -> LedgerEntry:
     """The charge for one job attempt: declared resources × wall time (reserved capacity is what a
     provider bills), with the sampled CPU seconds and peak memory kept alongside for comparison."""
     res = dict(job.resources or {})
     metering = attempt.metering
-    usage = compute_usage(cpu=float(res.get("cpu", 1.0)), memory_bytes=int(res.get("memory", 0)),
-                          gpu=int(res.get("gpu", 0)), seconds=float(metering.wall_seconds))
+    usage = compute_usage(
+        cpu=float(res.get("cpu", 1.0)),
+        memory_bytes=int(res.get("memory", 0)),
+        gpu=int(res.get("gpu", 0)),
+        seconds=float(metering.wall_seconds),
+    )
     tags = job_tags(job, project, defaults)
-    refs = {"job_id": job.id, "attempt": attempt.n, "run_id": job.run_id, "sweep_id": job.sweep_id,
-            "wall_seconds": metering.wall_seconds, "cpu_seconds": metering.cpu_seconds,
-            "peak_rss_bytes": metering.peak_rss_bytes, "status": attempt.status}
+    refs = {
+        "job_id": job.id,
+        "attempt": attempt.n,
+        "run_id": job.run_id,
+        "sweep_id": job.sweep_id,
+        "wall_seconds": metering.wall_seconds,
+        "cpu_seconds": metering.cpu_seconds,
+        "peak_rss_bytes": metering.peak_rss_bytes,
+        "status": attempt.status,
+    }
     return LedgerEntry(
-        at=attempt.ended_at or attempt.started_at, kind=CostKind.JOB_ATTEMPT, usage=usage,
-        amount=cost_of(usage, prices), currency=currency, tags=tags, source=f"job_attempt:{job.id}:{attempt.n}",
-        refs={k: v for k, v in refs.items() if v is not None}, untagged=missing_tags(tags, attribution),
+        at=attempt.ended_at or attempt.started_at,
+        kind=CostKind.JOB_ATTEMPT,
+        usage=usage,
+        amount=cost_of(usage, prices),
+        currency=currency,
+        tags=tags,
+        source=f"job_attempt:{job.id}:{attempt.n}",
+        refs={k: v for k, v in refs.items() if v is not None},
+        untagged=missing_tags(tags, attribution),
     )
 
 
-def storage_entries(refs: Iterable[Any], since: datetime, until: datetime, prices: PriceTable, *,
-                    currency: str, project: str, defaults: Mapping[str, str],
-                    attribution: Iterable[str]) -> list[LedgerEntry]:
+def storage_entries(
+    refs: Iterable[Any],
+    since: datetime,
+    until: datetime,
+    prices: PriceTable,
+    *,
+    currency: str,
+    project: str,
+    defaults: Mapping[str, str],
+    attribution: Iterable[str],
+) -> list[LedgerEntry]:
     """One entry per stored blob per complete UTC day in [since, until): size × time kept that day.
 
     A blob several records point to is charged once, to the earliest reference (content
@@ -125,23 +170,42 @@ def storage_entries(refs: Iterable[Any], since: datetime, until: datetime, price
         first.setdefault(ref.digest, ref)
     entries = []
     day0 = since.replace(hour=0, minute=0, second=0, microsecond=0)
-    for digest, ref in first.items():
+    for ref in first.values():
         day = max(day0, ref.created_at.replace(hour=0, minute=0, second=0, microsecond=0))
         while day + timedelta(days=1) <= until:
             start, end = max(day, ref.created_at), day + timedelta(days=1)
             if ref.expires_at is not None:
                 end = min(end, ref.expires_at)
             if end > start:
-                entries.append(_storage_entry(ref, day, (end - start).total_seconds(), prices, currency=currency,
-                                              project=project, defaults=defaults, attribution=attribution))
+                entries.append(
+                    _storage_entry(
+                        ref,
+                        day,
+                        (end - start).total_seconds(),
+                        prices,
+                        currency=currency,
+                        project=project,
+                        defaults=defaults,
+                        attribution=attribution,
+                    )
+                )
             if ref.expires_at is not None and ref.expires_at <= day + timedelta(days=1):
                 break
             day += timedelta(days=1)
     return entries
 
 
-def _storage_entry(ref: Any, day: datetime, seconds: float, prices: PriceTable, *, currency: str, project: str,
-                   defaults: Mapping[str, str], attribution: Iterable[str]) -> LedgerEntry:
+def _storage_entry(
+    ref: Any,
+    day: datetime,
+    seconds: float,
+    prices: PriceTable,
+    *,
+    currency: str,
+    project: str,
+    defaults: Mapping[str, str],
+    attribution: Iterable[str],
+) -> LedgerEntry:
     usage = storage_usage(ref.size, seconds)
     tags = {**defaults, "project": project, "owner": ref.created_by, "zone": ref.zone}
     if ref.owner_kind == "model":
@@ -149,9 +213,19 @@ def _storage_entry(ref: Any, day: datetime, seconds: float, prices: PriceTable, 
     elif ref.owner_kind == "dataset":
         tags["dataset"] = str(ref.owner_id)
     return LedgerEntry(
-        at=day, kind=CostKind.STORAGE, usage=usage, amount=cost_of(usage, prices), currency=currency, tags=tags,
+        at=day,
+        kind=CostKind.STORAGE,
+        usage=usage,
+        amount=cost_of(usage, prices),
+        currency=currency,
+        tags=tags,
         source=f"storage:{ref.digest}:{day:%Y-%m-%d}",
-        refs={"digest": ref.digest, "owner_kind": ref.owner_kind, "owner_id": ref.owner_id, "name": ref.name,
-              "size": ref.size},
+        refs={
+            "digest": ref.digest,
+            "owner_kind": ref.owner_kind,
+            "owner_id": ref.owner_id,
+            "name": ref.name,
+            "size": ref.size,
+        },
         untagged=missing_tags(tags, attribution),
     )

@@ -40,14 +40,16 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 def check_name(kind: str, name: str, patterns: Mapping[str, str | None]) -> str:
     """`name` if it matches the convention for `kind` (or there is none), else `ValidationError`.
 
-        check_name("job", "train-churn", {"job": "^train-"})  -> "train-churn"
+    check_name("job", "train-churn", {"job": "^train-"})  -> "train-churn"
     """
     pattern = patterns.get(kind)
     if pattern and not _compiled(pattern).fullmatch(name):
         raise ValidationError(
             f"The {kind} name {name!r} does not follow the project's naming convention {pattern!r}.",
             hint=f"Rename it to match, or change naming.{kind} in leanops.yaml.",
-            kind=kind, name=name, pattern=pattern,
+            kind=kind,
+            name=name,
+            pattern=pattern,
         )
     return name
 

@@ -90,7 +90,7 @@ def breakdown(usage: Usage, prices: PriceTable) -> dict[str, Decimal]:
 def cost_of(usage: Usage, prices: PriceTable) -> Decimal:
     """What `usage` costs at `prices`, rounded once to micro-units.
 
-        cost_of(Usage(cpu_hours=2), PriceTable()) == Decimal("0.100000")
+    cost_of(Usage(cpu_hours=2), PriceTable()) == Decimal("0.100000")
     """
     return money(sum(breakdown(usage, prices).values(), Decimal(0)))
 
@@ -109,7 +109,7 @@ def storage_usage(size_bytes: int, seconds: float) -> Usage:
 def show(amount: Decimal) -> str:
     """Money for people: at least two decimals, up to four (six under a cent) when they matter.
 
-        show(Decimal("12.5")) == "12.50";  show(Decimal("0.105")) == "0.105";  show(Decimal("0.000042")) == "0.000042"
+    show(Decimal("12.5")) == "12.50";  show(Decimal("0.105")) == "0.105";  show(Decimal("0.000042")) == "0.000042"
     """
     amount = Decimal(amount)
     places = 6 if amount and abs(amount) < Decimal("0.01") else 4

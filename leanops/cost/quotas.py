@@ -22,15 +22,23 @@ def check_resources(name: str, zone: Zone | str, resources: Mapping[str, Any], q
     A limit left unset (null) is no limit.
     """
     zone = Zone(zone)
-    declared = {"cpu": float(resources.get("cpu", 1.0)), "memory": int(resources.get("memory", 0)),
-                "gpu": int(resources.get("gpu", 0))}
-    over = [(key, value, limit) for key, value in declared.items()
-            if (limit := getattr(quota, f"max_{key}", None)) is not None and value > limit]
+    declared = {
+        "cpu": float(resources.get("cpu", 1.0)),
+        "memory": int(resources.get("memory", 0)),
+        "gpu": int(resources.get("gpu", 0)),
+    }
+    over = [
+        (key, value, limit)
+        for key, value in declared.items()
+        if (limit := getattr(quota, f"max_{key}", None)) is not None and value > limit
+    ]
     if over:
         what = "; ".join(f"{key} {_show(key, value)} > {_show(key, limit)}" for key, value, limit in over)
         keys = ", ".join(f"jobs.quotas.{zone}.max_{key}" for key, _, _ in over)
-        raise BudgetExceeded(f"Job {name} asks for more than the {zone} quota per job: {what}.",
-                             hint=f"Declare less under `resources:`, or raise {keys} in leanops.yaml.")
+        raise BudgetExceeded(
+            f"Job {name} asks for more than the {zone} quota per job: {what}.",
+            hint=f"Declare less under `resources:`, or raise {keys} in leanops.yaml.",
+        )
 
 
 def _show(key: str, value: float) -> str:

@@ -131,16 +131,31 @@ def idle_endpoints(entries: Iterable[LedgerEntry]) -> list[IdleEndpoint]:
     return [IdleEndpoint(endpoint=e, model=model[e], cost=money(c)) for e, c in sorted(cost.items()) if e not in served]
 
 
-def build_report(current: list[LedgerEntry], previous: list[LedgerEntry], *, period: str, by: str, currency: str,
-                 window: Window, previous_window: Window, expired: list[ExpiredArtifact] = (),  # type: ignore[assignment]
-                 top: int = 5) -> Report:
+def build_report(
+    current: list[LedgerEntry],
+    previous: list[LedgerEntry],
+    *,
+    period: str,
+    by: str,
+    currency: str,
+    window: Window,
+    previous_window: Window,
+    expired: list[ExpiredArtifact] = (),  # type: ignore[assignment]
+    top: int = 5,
+) -> Report:
     """Spend per group in the window, its change against the previous one, and what to look at."""
     by = check_by(by)
     now, before = totals(current, by), totals(previous, by)
-    rows = [Row(group=g, amount=money(now.get(g, 0)), previous=money(before.get(g, 0)),
-                change=money(now.get(g, Decimal(0)) - before.get(g, Decimal(0))),
-                change_pct=_pct(now.get(g, Decimal(0)), before.get(g, Decimal(0))))
-            for g in sorted(set(now) | set(before))]
+    rows = [
+        Row(
+            group=g,
+            amount=money(now.get(g, 0)),
+            previous=money(before.get(g, 0)),
+            change=money(now.get(g, Decimal(0)) - before.get(g, Decimal(0))),
+            change_pct=_pct(now.get(g, Decimal(0)), before.get(g, Decimal(0))),
+        )
+        for g in sorted(set(now) | set(before))
+    ]
     rows.sort(key=lambda r: (-r.amount, r.group))
     movers = sorted((r for r in rows if r.change != 0), key=lambda r: (-abs(r.change), r.group))[:top]
     total = money(sum((e.amount for e in current), Decimal(0)))
@@ -153,10 +168,23 @@ def build_report(current: list[LedgerEntry], previous: list[LedgerEntry], *, per
             for key in entry.untagged:
                 untagged.missing[key] = untagged.missing.get(key, 0) + 1
     untagged.amount = money(untagged.amount)
-    return Report(period=period, by=by, currency=currency, window=window, previous_window=previous_window,
-                  total=total, previous_total=previous_total, change=money(total - previous_total),
-                  change_pct=_pct(total, previous_total), entries=len(current), rows=rows, movers=movers,
-                  idle_endpoints=idle_endpoints(current), expired_artifacts=list(expired), untagged=untagged)
+    return Report(
+        period=period,
+        by=by,
+        currency=currency,
+        window=window,
+        previous_window=previous_window,
+        total=total,
+        previous_total=previous_total,
+        change=money(total - previous_total),
+        change_pct=_pct(total, previous_total),
+        entries=len(current),
+        rows=rows,
+        movers=movers,
+        idle_endpoints=idle_endpoints(current),
+        expired_artifacts=list(expired),
+        untagged=untagged,
+    )
 
 
 def _signed(value: Decimal) -> str:
@@ -178,24 +206,42 @@ def to_markdown(report: Report) -> str:
         "",
         f"| {report.by} | spend | previous | change |",
         "|---|---:|---:|---:|",
-        *[f"| {r.group} | {show(r.amount)} | {show(r.previous)} | {_signed(r.change)} ({_pct_text(r.change_pct)}) |"
-          for r in report.rows],
+        *[
+            f"| {r.group} | {show(r.amount)} | {show(r.previous)} | {_signed(r.change)} ({_pct_text(r.change_pct)}) |"
+            for r in report.rows
+        ],
         "",
     ]
     if report.movers:
         lines += ["## Top movers", "", *[f"- {r.group}: {_signed(r.change)} {c}" for r in report.movers], ""]
     if report.idle_endpoints:
-        lines += ["## Idle endpoints (no predictions)", "",
-                  *[f"- {e.endpoint} ({e.model or 'no model'}): {show(e.cost)} {c}" for e in report.idle_endpoints], ""]
+        lines += [
+            "## Idle endpoints (no predictions)",
+            "",
+            *[f"- {e.endpoint} ({e.model or 'no model'}): {show(e.cost)} {c}" for e in report.idle_endpoints],
+            "",
+        ]
     if report.expired_artifacts:
-        lines += ["## Artifacts kept past their TTL", "",
-                  *[f"- {a.owner} {a.name} ({a.size:,} bytes, expired {a.expired_at:%Y-%m-%d}): "
-                    f"{a.monthly_cost:.4f} {c}/month" for a in report.expired_artifacts],
-                  "", "Run `leanops gc --apply` to remove them.", ""]
+        lines += [
+            "## Artifacts kept past their TTL",
+            "",
+            *[
+                f"- {a.owner} {a.name} ({a.size:,} bytes, expired {a.expired_at:%Y-%m-%d}): "
+                f"{a.monthly_cost:.4f} {c}/month"
+                for a in report.expired_artifacts
+            ],
+            "",
+            "Run `leanops gc --apply` to remove them.",
+            "",
+        ]
     if report.untagged.entries:
         missing = ", ".join(f"{k} ({n})" for k, n in sorted(report.untagged.missing.items()))
-        lines += ["## Untagged spend", "",
-                  f"{report.untagged.entries} entries, {show(report.untagged.amount)} {c}, missing: {missing}.", ""]
+        lines += [
+            "## Untagged spend",
+            "",
+            f"{report.untagged.entries} entries, {show(report.untagged.amount)} {c}, missing: {missing}.",
+            "",
+        ]
     return "\n".join(lines)
 
 

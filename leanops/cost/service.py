@@ -64,8 +64,15 @@ STORAGE_LOOKBACK = timedelta(days=2)  # re-examine recent days: a reference may 
 class CostService:
     """`ws.cost`: the project's cost ledger and budgets, acting as the guard's actor."""
 
-    def __init__(self, guard: Guard, notifier: Notifier, settings: Settings, *,
-                 jobs: Callable[[], Any] | None = None, models: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        guard: Guard,
+        notifier: Notifier,
+        settings: Settings,
+        *,
+        jobs: Callable[[], Any] | None = None,
+        models: Callable[[], Any] | None = None,
+    ) -> None:
         self.guard = guard
         self.store = guard.store
         self.notifier = notifier
@@ -102,26 +109,50 @@ class CostService:
         stored = {b.key: b for b in unit.cost.budgets()}
         cfg = self.settings.budgets
         for item in cfg.initial:
-            budget = Budget(zone=item.zone, project=item.project, monthly=item.monthly,
-                            owner=item.owner or self.settings.owner or self.settings.acting_user,
-                            thresholds=item.thresholds or cfg.thresholds, currency=self.currency, origin="config")
+            budget = Budget(
+                zone=item.zone,
+                project=item.project,
+                monthly=item.monthly,
+                owner=item.owner or self.settings.owner or self.settings.acting_user,
+                thresholds=item.thresholds or cfg.thresholds,
+                currency=self.currency,
+                origin="config",
+            )
             stored.setdefault(budget.key, budget)
         return sorted(stored.values(), key=lambda b: b.key)
 
     # -- budgets --------------------------------------------------------------------------
 
-    def set_budget(self, zone: Zone | str, monthly: Decimal | float | str, *, owner: str, project: str | None = None,
-                   thresholds: list[int] | None = None) -> Budget:
+    def set_budget(
+        self,
+        zone: Zone | str,
+        monthly: Decimal | float | str,
+        *,
+        owner: str,
+        project: str | None = None,
+        thresholds: list[int] | None = None,
+    ) -> Budget:
         """Set (or replace) a zone's or a project's monthly budget; an audited admin action.
 
-            ws.cost.set_budget("sandbox", 50, owner="alice")
+        ws.cost.set_budget("sandbox", 50, owner="alice")
         """
         zone = Zone(zone)
-        budget = Budget(zone=zone, project=project, monthly=money(monthly), owner=owner, currency=self.currency,
-                        thresholds=thresholds or self.settings.budgets.thresholds, updated_at=self.now,
-                        updated_by=self.guard.actor.name)
-        details: dict[str, Any] = {"monthly": str(budget.monthly), "owner": owner, "thresholds": budget.thresholds,
-                                   "currency": self.currency}
+        budget = Budget(
+            zone=zone,
+            project=project,
+            monthly=money(monthly),
+            owner=owner,
+            currency=self.currency,
+            thresholds=thresholds or self.settings.budgets.thresholds,
+            updated_at=self.now,
+            updated_by=self.guard.actor.name,
+        )
+        details: dict[str, Any] = {
+            "monthly": str(budget.monthly),
+            "owner": owner,
+            "thresholds": budget.thresholds,
+            "currency": self.currency,
+        }
         resource = Resource(type="Budget", id=budget.key, owner=owner, attrs={"zone": str(zone)})
         with self.guard.act("budget.set", resource, zone=zone, details=details) as unit:
             before = next((b for b in self._in_force(unit) if b.key == budget.key), None)
@@ -129,8 +160,9 @@ class CostService:
             unit.cost.put_budget(budget)
             status = self._status(unit, budget)
             period = month_of(self.now).label
-            unit.cost.unfire(budget.key, period, rearmed(status.spent, status.forecast, budget,
-                                                         unit.cost.fired(budget.key, period)))
+            unit.cost.unfire(
+                budget.key, period, rearmed(status.spent, status.forecast, budget, unit.cost.fired(budget.key, period))
+            )
         self.check_budgets()
         self.enforce_ceiling()
         return budget
@@ -146,7 +178,9 @@ class CostService:
         with self.guard.act("budget.read", Resource(type="Budget", id=key), zone=Zone(zone)) as unit:
             budget = next((b for b in self._in_force(unit) if b.key == key), None)
             if budget is None:
-                raise NotFound(f"No budget {key}.", hint="`leanops budget list` shows them; `leanops budget set` adds one.")
+                raise NotFound(
+                    f"No budget {key}.", hint="`leanops budget list` shows them; `leanops budget set` adds one."
+                )
             status = self._status(unit, budget)
             period = month_of(self.now).label
             status.alerts = unit.cost.alerts(key, period)
@@ -160,35 +194,58 @@ class CostService:
         if now - period.start >= timedelta(days=self.settings.budgets.forecast_after_days):
             forecast = forecast_linear(spent, period.start, now, period.end)
         room = self._room(unit, budget, spent)
-        return BudgetStatus(budget=budget, period=period.label, spent=spent, forecast=forecast,
-                            percent=percent_of(spent, budget.monthly),
-                            forecast_percent=None if forecast is None else percent_of(forecast, budget.monthly),
-                            committed=room.committed, overspend=room.overspend, left=room.left,
-                            hard_ceiling=room.hard_ceiling)
+        return BudgetStatus(
+            budget=budget,
+            period=period.label,
+            spent=spent,
+            forecast=forecast,
+            percent=percent_of(spent, budget.monthly),
+            forecast_percent=None if forecast is None else percent_of(forecast, budget.monthly),
+            committed=room.committed,
+            overspend=room.overspend,
+            left=room.left,
+            hard_ceiling=room.hard_ceiling,
+        )
 
-    def approve_overspend(self, zone: Zone | str, amount: Decimal | float | str, *, reason: str,
-                          project: str | None = None) -> Overspend:
+    def approve_overspend(
+        self, zone: Zone | str, amount: Decimal | float | str, *, reason: str, project: str | None = None
+    ) -> Overspend:
         """Allow spend past a budget that never stops work (production); approvers may, with a reason."""
         zone = Zone(zone)
         if self._hard_ceiling(zone):
-            raise Conflict(f"The {zone} budget is a hard ceiling; it cannot be overspent.",
-                           hint=f"An admin may raise it: leanops budget set --zone {zone} --monthly AMOUNT --owner USER")
+            raise Conflict(
+                f"The {zone} budget is a hard ceiling; it cannot be overspent.",
+                hint=f"An admin may raise it: leanops budget set --zone {zone} --monthly AMOUNT --owner USER",
+            )
         if not reason.strip():
-            raise ValidationError("An overspend needs a reason.", hint="Pass --reason \"why this is worth it\".")
+            raise ValidationError("An overspend needs a reason.", hint='Pass --reason "why this is worth it".')
         key = budget_key(zone, project)
-        overspend = Overspend(id=uuid.uuid4().hex, budget=key, period=month_of(self.now).label, amount=money(amount),
-                              reason=reason, approved_by=self.guard.actor.name, approved_at=self.now)
+        overspend = Overspend(
+            id=uuid.uuid4().hex,
+            budget=key,
+            period=month_of(self.now).label,
+            amount=money(amount),
+            reason=reason,
+            approved_by=self.guard.actor.name,
+            approved_at=self.now,
+        )
         details = {"amount": str(overspend.amount), "period": overspend.period, "reason": reason}
-        with self.guard.act("budget.overspend", Resource(type="Budget", id=key, attrs={"zone": str(zone)}),
-                            zone=zone, details=details) as unit:
+        with self.guard.act(
+            "budget.overspend", Resource(type="Budget", id=key, attrs={"zone": str(zone)}), zone=zone, details=details
+        ) as unit:
             budget = next((b for b in self._in_force(unit) if b.key == key), None)
             if budget is None:
                 raise NotFound(f"No budget {key} to overspend.", hint="Set one first: leanops budget set.")
             unit.cost.add_overspend(overspend)
-        self.notifier.send(f"Overspend approved on budget {key}",
-                           f"{overspend.approved_by} allowed {show(overspend.amount)} {self.currency} past the {key} "
-                           f"budget for {overspend.period}: {reason}", severity="warning", owner=budget.owner,
-                           budget=key, zone=str(zone))
+        self.notifier.send(
+            f"Overspend approved on budget {key}",
+            f"{overspend.approved_by} allowed {show(overspend.amount)} {self.currency} past the {key} "
+            f"budget for {overspend.period}: {reason}",
+            severity="warning",
+            owner=budget.owner,
+            budget=key,
+            zone=str(zone),
+        )
         return overspend
 
     # -- admission ------------------------------------------------------------------------
@@ -199,11 +256,22 @@ class CostService:
             spent = unit.cost.total(period.start, period.end, zone=str(budget.zone), project=budget.project)
         active = [j for j in unit.jobs.active() if budget.covers(self._tags_of(j))]
         charged = unit.cost.charged_for_jobs([j.id for j in active])
-        committed = sum((max(cost_of(job_reserved_usage(j), self.settings.prices) - charged.get(j.id, Decimal(0)),
-                             Decimal(0)) for j in active), Decimal(0))
+        committed = sum(
+            (
+                max(cost_of(job_reserved_usage(j), self.settings.prices) - charged.get(j.id, Decimal(0)), Decimal(0))
+                for j in active
+            ),
+            Decimal(0),
+        )
         overspend = sum((o.amount for o in unit.cost.overspends(budget.key, period.label)), Decimal(0))
-        return Room(budget=budget.key, monthly=budget.monthly, spent=spent, committed=money(committed),
-                    overspend=money(overspend), hard_ceiling=self._hard_ceiling(budget.zone))
+        return Room(
+            budget=budget.key,
+            monthly=budget.monthly,
+            spent=spent,
+            committed=money(committed),
+            overspend=money(overspend),
+            hard_ceiling=self._hard_ceiling(budget.zone),
+        )
 
     def _tags_of(self, job: Any) -> dict[str, str]:
         return job_tags(job, self.settings.project, self.settings.budgets.default_tags)
@@ -223,8 +291,10 @@ class CostService:
         check_name("job", job.name, self.settings.naming.model_dump())
         missing = missing_tags(self._tags_of(job), self._required_tags(zone))
         if missing:
-            raise ValidationError(f"Job {job.name} would spend untagged in {zone}: it lacks {', '.join(missing)}.",
-                                  hint="Add them under `tags:` in the spec (or budgets.default_tags in leanops.yaml).")
+            raise ValidationError(
+                f"Job {job.name} would spend untagged in {zone}: it lacks {', '.join(missing)}.",
+                hint="Add them under `tags:` in the spec (or budgets.default_tags in leanops.yaml).",
+            )
         reserved = cost_of(job_reserved_usage(job), self.settings.prices)
         decision = self._decide(unit, job, reserved)
         if decision.admitted:
@@ -233,31 +303,59 @@ class CostService:
         assert room is not None
         reason = decision.reason(self.currency, f"Job {job.name}")
         if room.hard_ceiling:
-            raise BudgetExceeded(reason, hint=f"Shorten its deadline or resources, or ask an admin to raise the budget: "
-                                              f"leanops budget set --zone {zone} --monthly AMOUNT --owner USER",
-                                 budget=room.budget, reserved=str(reserved), left=str(room.left))
-        raise BudgetExceeded(reason, hint=f"An approver may allow it: leanops budget approve-overspend --zone {zone} "
-                                          f"--amount {show(max(reserved - room.left, Decimal(0)))} --reason \"…\"",
-                             budget=room.budget, reserved=str(reserved), left=str(room.left))
+            raise BudgetExceeded(
+                reason,
+                hint=f"Shorten its deadline or resources, or ask an admin to raise the budget: "
+                f"leanops budget set --zone {zone} --monthly AMOUNT --owner USER",
+                budget=room.budget,
+                reserved=str(reserved),
+                left=str(room.left),
+            )
+        raise BudgetExceeded(
+            reason,
+            hint=f"An approver may allow it: leanops budget approve-overspend --zone {zone} "
+            f'--amount {show(max(reserved - room.left, Decimal(0)))} --reason "…"',
+            budget=room.budget,
+            reserved=str(reserved),
+            left=str(room.left),
+        )
 
     def estimate(self, spec: Any, *, trials: int = 1) -> Estimate:
         """What a job spec (a `JobSpec`) would reserve, and whether its budgets would admit it now."""
         if trials < 1:
             raise ValidationError("trials must be at least 1.")
-        job = SimpleNamespace(id="estimate", name=spec.name, owner=spec.owner, zone=str(spec.zone),
-                              tags={"owner": spec.owner, **dict(spec.tags)}, resources=spec.resources.model_dump(),
-                              deadline_seconds=float(spec.deadline))
+        job = SimpleNamespace(
+            id="estimate",
+            name=spec.name,
+            owner=spec.owner,
+            zone=str(spec.zone),
+            tags={"owner": spec.owner, **dict(spec.tags)},
+            resources=spec.resources.model_dump(),
+            deadline_seconds=float(spec.deadline),
+        )
         usage = job_reserved_usage(job)
         per_trial = cost_of(usage, self.settings.prices)
         reserved = money(per_trial * trials)
-        with self.guard.act("cost.read", self._project_resource(), details={"op": "estimate", "job": spec.name}) as unit:
+        with self.guard.act(
+            "cost.read", self._project_resource(), details={"op": "estimate", "job": spec.name}
+        ) as unit:
             decision = self._decide(unit, job, reserved)
         what = f"Job {spec.name}" + (f" × {trials} trials" if trials > 1 else "")
-        return Estimate(job=spec.name, zone=str(spec.zone), trials=trials, deadline_seconds=job.deadline_seconds,
-                        resources=job.resources, usage=usage, per_trial=per_trial, reserved=reserved,
-                        breakdown={k: money(v) for k, v in breakdown(usage, self.settings.prices).items()},
-                        currency=self.currency, admitted=decision.admitted, rooms=decision.rooms,
-                        reason=decision.reason(self.currency, what))
+        return Estimate(
+            job=spec.name,
+            zone=str(spec.zone),
+            trials=trials,
+            deadline_seconds=job.deadline_seconds,
+            resources=job.resources,
+            usage=usage,
+            per_trial=per_trial,
+            reserved=reserved,
+            breakdown={k: money(v) for k, v in breakdown(usage, self.settings.prices).items()},
+            currency=self.currency,
+            admitted=decision.admitted,
+            rooms=decision.rooms,
+            reason=decision.reason(self.currency, what),
+        )
 
     def quotas(self) -> dict[str, dict[str, Any]]:
         """Each zone's quotas (`jobs.quotas`): deadline, concurrency and sweep size are enforced by
@@ -269,8 +367,12 @@ class CostService:
 
     def _defaults(self) -> dict[str, Any]:
         b = self.settings.budgets
-        return {"currency": self.currency, "project": self.settings.project, "defaults": b.default_tags,
-                "attribution": b.attribution_tags}
+        return {
+            "currency": self.currency,
+            "project": self.settings.project,
+            "defaults": b.default_tags,
+            "attribution": b.attribution_tags,
+        }
 
     def _write(self, unit: Any, entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
         added = []
@@ -294,12 +396,25 @@ class CostService:
                 self._after_spend()
             return added[0] if added else None
         except Exception as exc:  # noqa: BLE001 - see the docstring
-            self.notifier.send("Cost metering failed", f"Job {job.id[:12]} attempt {attempt.n}: {exc}",
-                               severity="error", owner=job.owner, job_id=job.id)
+            self.notifier.send(
+                "Cost metering failed",
+                f"Job {job.id[:12]} attempt {attempt.n}: {exc}",
+                severity="error",
+                owner=job.owner,
+                job_id=job.id,
+            )
             return None
 
-    def record_usage(self, kind: CostKind | str, usage: Usage, *, tags: dict[str, str], source: str,
-                     at: datetime | None = None, refs: dict[str, Any] | None = None) -> LedgerEntry | None:
+    def record_usage(
+        self,
+        kind: CostKind | str,
+        usage: Usage,
+        *,
+        tags: dict[str, str],
+        source: str,
+        at: datetime | None = None,
+        refs: dict[str, Any] | None = None,
+    ) -> LedgerEntry | None:
         """Charge metered use reported by another part (serving, monitoring, evaluation).
 
         `tags` must name the zone; spend lacking the tags its zone requires is refused. Returns
@@ -309,15 +424,31 @@ class CostService:
         zone = Zone(tags.get("zone") or self.guard.zone)
         tags = {**self.settings.budgets.default_tags, "project": self.settings.project, **tags, "zone": str(zone)}
         missing = missing_tags(tags, self._required_tags(zone))
-        entry = LedgerEntry(at=at or self.now, kind=kind, usage=usage, amount=cost_of(usage, self.settings.prices),
-                            currency=self.currency, tags=tags, source=source, refs=refs or {},
-                            untagged=missing_tags(tags, self.settings.budgets.attribution_tags))
+        entry = LedgerEntry(
+            at=at or self.now,
+            kind=kind,
+            usage=usage,
+            amount=cost_of(usage, self.settings.prices),
+            currency=self.currency,
+            tags=tags,
+            source=source,
+            refs=refs or {},
+            untagged=missing_tags(tags, self.settings.budgets.attribution_tags),
+        )
         details = {"kind": str(kind), "source": source, "amount": str(entry.amount)}
-        with self.guard.act("cost.record", self._project_resource().model_copy(update={"owner": tags.get("owner", "")}),
-                            zone=zone, context={"tagged": not missing}, details=details) as unit:
+        with self.guard.act(
+            "cost.record",
+            self._project_resource().model_copy(update={"owner": tags.get("owner", "")}),
+            zone=zone,
+            context={"tagged": not missing},
+            details=details,
+        ) as unit:
             if missing:
-                raise ValidationError(f"Spend in {zone} must carry the tags {', '.join(missing)}.",
-                                      hint="Tag it, or set budgets.default_tags in leanops.yaml.", missing=missing)
+                raise ValidationError(
+                    f"Spend in {zone} must carry the tags {', '.join(missing)}.",
+                    hint="Tag it, or set budgets.default_tags in leanops.yaml.",
+                    missing=missing,
+                )
             added = self._write(unit, [entry])
         if added:
             self._after_spend()
@@ -334,7 +465,9 @@ class CostService:
 
     def _meter(self, unit: Any) -> SyncResult:
         now, d = self.now, self._defaults()
-        entries = [attempt_entry(job, attempt, self.settings.prices, **d) for job, attempt in unit.cost.unmetered_attempts()]
+        entries = [
+            attempt_entry(job, attempt, self.settings.prices, **d) for job, attempt in unit.cost.unmetered_attempts()
+        ]
         result = SyncResult(attempts=len(self._write(unit, entries)))
         refs = unit.refs.all()
         if refs:
@@ -357,7 +490,9 @@ class CostService:
         with self.store.transaction() as unit:
             for budget in self._in_force(unit):
                 status = self._status(unit, budget)
-                for crossing in crossings(status.spent, status.forecast, budget, unit.cost.fired(budget.key, period.label)):
+                for crossing in crossings(
+                    status.spent, status.forecast, budget, unit.cost.fired(budget.key, period.label)
+                ):
                     if unit.cost.fire(budget.key, period.label, crossing, now):
                         fired.append((budget, crossing))
         for budget, crossing in fired:
@@ -366,8 +501,16 @@ class CostService:
 
     def _alert(self, budget: Budget, crossing: Crossing, period: str) -> None:
         subject, body, severity = alert_text(budget, crossing, period, hard_ceiling=self._hard_ceiling(budget.zone))
-        self.notifier.send(subject, body, severity=severity, owner=budget.owner, budget=budget.key,
-                           zone=str(budget.zone), basis=str(crossing.basis), percent=crossing.percent)
+        self.notifier.send(
+            subject,
+            body,
+            severity=severity,
+            owner=budget.owner,
+            budget=budget.key,
+            zone=str(budget.zone),
+            basis=str(crossing.basis),
+            percent=crossing.percent,
+        )
 
     def enforce_ceiling(self) -> list[str]:
         """Stop the queued and running jobs of every hard-ceiling budget that is spent; their ids."""
@@ -378,10 +521,14 @@ class CostService:
             spent = [(b, self._status(unit, b)) for b in self._in_force(unit) if self._hard_ceiling(b.zone)]
             spent = [(b, s) for b, s in spent if reached(s.spent, b.monthly, 100)]
             # A job already asked to stop is left to its runner: each is stopped (and reported) once.
-            targets = {j.id: (b, j) for b, _ in spent for j in unit.jobs.active()
-                       if j.cancel_requested_at is None and b.covers(self._tags_of(j))}
+            targets = {
+                j.id: (b, j)
+                for b, _ in spent
+                for j in unit.jobs.active()
+                if j.cancel_requested_at is None and b.covers(self._tags_of(j))
+            }
         stopped, failed = [], []
-        for job_id, (budget, job) in targets.items():
+        for job_id, (_budget, job) in targets.items():
             try:
                 jobs.cancel(job_id)
                 stopped.append(job_id)
@@ -396,14 +543,26 @@ class CostService:
                 body += f"; stopping {len(names)} job(s): {', '.join(names)}"
             if failed:
                 body += f"; could not stop: {'; '.join(failed)}"
-            self.notifier.send(f"Budget {budget.key} ceiling reached", body + ".", severity="critical",
-                               owner=budget.owner, budget=budget.key, zone=str(budget.zone))
+            self.notifier.send(
+                f"Budget {budget.key} ceiling reached",
+                body + ".",
+                severity="critical",
+                owner=budget.owner,
+                budget=budget.key,
+                zone=str(budget.zone),
+            )
         return stopped
 
     # -- reading --------------------------------------------------------------------------
 
-    def ledger(self, start: datetime | None = None, end: datetime | None = None, *, zone: str | None = None,
-               kind: str | None = None) -> list[LedgerEntry]:
+    def ledger(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        zone: str | None = None,
+        kind: str | None = None,
+    ) -> list[LedgerEntry]:
         """Ledger entries in [start, end) (default: this month), oldest first."""
         period = month_of(self.now)
         with self.guard.act("cost.read", self._project_resource(), details={"op": "ledger"}) as unit:
@@ -415,26 +574,48 @@ class CostService:
             raise ValidationError(f"Unknown report period {period!r}.", hint="Use week or month.")
         now = self.now
         current, previous = windows(period, now)  # type: ignore[arg-type]
-        with self.guard.act("cost.read", self._project_resource(), details={"op": "report", "period": period, "by": by}) as unit:
+        with self.guard.act(
+            "cost.read", self._project_resource(), details={"op": "report", "period": period, "by": by}
+        ) as unit:
             metered = self._meter(unit)
             this = unit.cost.entries(current.start, current.end)
             before = unit.cost.entries(previous.start, previous.end)
-            expired = [ExpiredArtifact(name=r.name, owner=f"{r.owner_kind}:{r.owner_id}", zone=r.zone, size=r.size,
-                                       expired_at=r.expires_at,
-                                       monthly_cost=cost_of(storage_usage(r.size, 730 * 3600), self.settings.prices))
-                       for r in unit.refs.expired(now)]
+            expired = [
+                ExpiredArtifact(
+                    name=r.name,
+                    owner=f"{r.owner_kind}:{r.owner_id}",
+                    zone=r.zone,
+                    size=r.size,
+                    expired_at=r.expires_at,
+                    monthly_cost=cost_of(storage_usage(r.size, 730 * 3600), self.settings.prices),
+                )
+                for r in unit.refs.expired(now)
+            ]
         if metered.attempts or metered.storage:
             self._after_spend()
-        return build_report(this, before, period=period, by=by, currency=self.currency, window=current,
-                            previous_window=previous, expired=expired)
+        return build_report(
+            this,
+            before,
+            period=period,
+            by=by,
+            currency=self.currency,
+            window=current,
+            previous_window=previous,
+            expired=expired,
+        )
 
     def unit(self, model: str, *, zone: Zone | str = Zone.PRODUCTION) -> UnitEconomics:
         """Unit economics of `model`; deployments are its successful promotions into `zone`."""
         run_ids, moves = self._model_history(model)
         with self.guard.act("cost.read", Resource(type="Model", id=model), details={"op": "unit"}) as unit:
             entries = unit.cost.entries_for_model(model, run_ids)
-        return unit_economics(model, entries, deployments_from_moves(moves, str(Zone(zone))),
-                              incidents_from_moves(moves), currency=self.currency)
+        return unit_economics(
+            model,
+            entries,
+            deployments_from_moves(moves, str(Zone(zone))),
+            incidents_from_moves(moves),
+            currency=self.currency,
+        )
 
     def _model_history(self, model: str) -> tuple[set[str], list[Any]]:
         models = self._models()

@@ -57,8 +57,9 @@ class UnitEconomics(BaseModel):
 
 def belongs(entry: LedgerEntry, model: str, run_ids: set[str], job_ids: set[str]) -> bool:
     """An entry is the model's if tagged with it, or if it trained one of its versions."""
-    return (entry.tags.get("model") == model or entry.refs.get("run_id") in run_ids
-            or entry.refs.get("job_id") in job_ids)
+    return (
+        entry.tags.get("model") == model or entry.refs.get("run_id") in run_ids or entry.refs.get("job_id") in job_ids
+    )
 
 
 def deployments_from_moves(moves: Iterable[Any], zone: str) -> list[Deployment]:
@@ -68,8 +69,9 @@ def deployments_from_moves(moves: Iterable[Any], zone: str) -> list[Deployment]:
     for i, move in enumerate(ordered):
         if str(move.zone) != zone or move.action != "promote":
             continue
-        rolled_back = any(str(m.zone) == zone and m.action == "rollback" and m.previous == move.version
-                          for m in ordered[i + 1:])
+        rolled_back = any(
+            str(m.zone) == zone and m.action == "rollback" and m.previous == move.version for m in ordered[i + 1 :]
+        )
         out.append(Deployment(version=move.version, zone=zone, at=move.at, successful=not rolled_back))
     return out
 
@@ -79,8 +81,14 @@ def incidents_from_moves(moves: Iterable[Any]) -> int:
     return sum(1 for m in moves if m.action == "rollback")
 
 
-def unit_economics(model: str, entries: Iterable[LedgerEntry], deployments: Iterable[Deployment], incidents: int,
-                   *, currency: str = "USD") -> UnitEconomics:
+def unit_economics(
+    model: str,
+    entries: Iterable[LedgerEntry],
+    deployments: Iterable[Deployment],
+    incidents: int,
+    *,
+    currency: str = "USD",
+) -> UnitEconomics:
     """The four unit costs of `model` from its ledger entries, deployments and incidents."""
     entries = sorted(entries, key=lambda e: e.at)
     out = UnitEconomics(model=model, currency=currency, incidents=incidents)
@@ -104,8 +112,16 @@ def unit_economics(model: str, entries: Iterable[LedgerEntry], deployments: Iter
 
     previous: datetime | None = None
     for deployment in sorted((d for d in deployments if d.successful), key=lambda d: d.at):
-        spent = sum((e.amount for e in entries if e.kind in (CostKind.JOB_ATTEMPT, CostKind.EVALUATION)
-                     and (previous is None or e.at > previous) and e.at <= deployment.at), Decimal(0))
+        spent = sum(
+            (
+                e.amount
+                for e in entries
+                if e.kind in (CostKind.JOB_ATTEMPT, CostKind.EVALUATION)
+                and (previous is None or e.at > previous)
+                and e.at <= deployment.at
+            ),
+            Decimal(0),
+        )
         out.deployments.append(DeploymentCost(version=deployment.version, at=deployment.at, cost=money(spent)))
         previous = deployment.at
     if out.deployments:

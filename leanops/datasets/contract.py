@@ -125,6 +125,7 @@ class Violation(BaseModel):
 
 # -- loading ------------------------------------------------------------------------------
 
+
 def load_contract(path: Path) -> DataContract:
     """Read and check a contract file; a typo is reported with the file, the key and its line."""
     path = Path(path)
@@ -141,8 +142,9 @@ def load_contract(path: Path) -> DataContract:
         raise ValidationError(
             f"Invalid data contract {path}:\n  " + "\n  ".join(problems),
             hint="Contract keys: columns (dtype, nullable, unique, min, max, allowed, description), "
-                 "rows (min, max), strict.",
-            file=str(path), problems=problems,
+            "rows (min, max), strict.",
+            file=str(path),
+            problems=problems,
         ) from None
 
 
@@ -194,6 +196,7 @@ def _suggest(key: str, known: list[str]) -> str:
 
 
 # -- checking -----------------------------------------------------------------------------
+
 
 def check_frame(df: pd.DataFrame, contract: DataContract) -> list[Violation]:
     """Every way `df` breaks `contract`, per column and check; empty when it keeps it."""
@@ -298,20 +301,40 @@ def _violations(cases: pd.DataFrame, contract: DataContract, rows: int) -> list[
             continue
         if check in ("column_in_schema", "column_not_in_schema"):
             for name in group["failure_case"]:
-                out.append(Violation(column=str(name), check="unexpected",
-                                     problem="column is not in the contract (strict: true)", count=0))
+                out.append(
+                    Violation(
+                        column=str(name),
+                        check="unexpected",
+                        problem="column is not in the contract (strict: true)",
+                        count=0,
+                    )
+                )
             continue
         if check == "rows":
             out.append(Violation(column=None, check="rows", problem=_rows_problem(rows, contract.rows), count=0))
             continue
         with_rows = group[group["index"].notna()]
-        examples = [Example(row=int(i), value=_plain(v)) for i, v in
-                    zip(with_rows["index"][:MAX_EXAMPLES], with_rows["failure_case"][:MAX_EXAMPLES], strict=True)]
-        out.append(Violation(column=column, check=str(check), problem=_problem(str(check), spec),
-                             count=len(with_rows) or len(group), examples=examples))
+        examples = [
+            Example(row=int(i), value=_plain(v))
+            for i, v in zip(with_rows["index"][:MAX_EXAMPLES], with_rows["failure_case"][:MAX_EXAMPLES], strict=True)
+        ]
+        out.append(
+            Violation(
+                column=column,
+                check=str(check),
+                problem=_problem(str(check), spec),
+                count=len(with_rows) or len(group),
+                examples=examples,
+            )
+        )
     order = {"missing": 0, "unexpected": 1, "rows": 2}
-    return sorted(out, key=lambda v: (order.get(v.check, 3), list(contract.columns).index(v.column)
-                                      if v.column in contract.columns else -1))
+    return sorted(
+        out,
+        key=lambda v: (
+            order.get(v.check, 3),
+            list(contract.columns).index(v.column) if v.column in contract.columns else -1,
+        ),
+    )
 
 
 def _problem(check: str, spec: ColumnSpec | None) -> str:
@@ -330,8 +353,13 @@ def _problem(check: str, spec: ColumnSpec | None) -> str:
 def _rows_problem(rows: int, bounds: RowBounds | None) -> str:
     low = bounds.min if bounds else None
     high = bounds.max if bounds else None
-    want = (f"between {low} and {high}" if low is not None and high is not None
-            else f"at least {low}" if low is not None else f"at most {high}")
+    want = (
+        f"between {low} and {high}"
+        if low is not None and high is not None
+        else f"at least {low}"
+        if low is not None
+        else f"at most {high}"
+    )
     return f"has {rows} rows; the contract wants {want}"
 
 
@@ -351,5 +379,6 @@ def _plain(value: Any) -> Any:
 def describe(violations: list[Violation], *, data: str, contract: str, rows: int) -> str:
     """The multi-line message a person reads when a registration is refused."""
     lines = [v.line() for v in violations]
-    return (f"{data} breaks the data contract {contract} ({len(violations)} problem(s), {rows} rows):\n  "
-            + "\n  ".join(lines))
+    return f"{data} breaks the data contract {contract} ({len(violations)} problem(s), {rows} rows):\n  " + "\n  ".join(
+        lines
+    )

@@ -21,7 +21,10 @@ from leanops.errors import NotFound, ValidationError
 CHUNK = 1 << 20
 MANIFEST_NAME = ".manifest.sha256"
 _FORMATS: tuple[tuple[str, Literal["csv", "parquet"]], ...] = (
-    (".csv", "csv"), (".csv.gz", "csv"), (".parquet", "parquet"), (".pq", "parquet"),
+    (".csv", "csv"),
+    (".csv.gz", "csv"),
+    (".parquet", "parquet"),
+    (".pq", "parquet"),
 )
 
 Format = Literal["csv", "parquet", "files"]
@@ -73,23 +76,33 @@ def scan(path: Path) -> Scan:
     """Hash a file or a folder of files; read nothing into memory but one chunk at a time."""
     path = Path(path)
     if not path.exists():
-        raise NotFound(f"No file or folder at {path}.",
-                       hint="Check the path; relative paths start at the working directory.")
+        raise NotFound(
+            f"No file or folder at {path}.", hint="Check the path; relative paths start at the working directory."
+        )
     root = path.resolve()
     if root.is_file():
         fmt = table_format(root.name)
         if fmt is None:
-            raise ValidationError(f"{path} is neither CSV nor Parquet.",
-                                  hint="Register .csv, .csv.gz, .parquet or .pq files, or a folder of files.")
+            raise ValidationError(
+                f"{path} is neither CSV nor Parquet.",
+                hint="Register .csv, .csv.gz, .parquet or .pq files, or a folder of files.",
+            )
         entry = FileEntry(path=root.name, digest=_hash(root), size=root.stat().st_size)
         return Scan(root=root, kind="file", format=fmt, files=[entry], id=entry.digest)
     files = [FileEntry(path=rel, digest=_hash(root / rel), size=(root / rel).stat().st_size) for rel in _walk(root)]
     if not files:
-        raise ValidationError(f"The folder {path} holds no files.",
-                              hint="Hidden files (.name) are not part of a snapshot.")
+        raise ValidationError(
+            f"The folder {path} holds no files.", hint="Hidden files (.name) are not part of a snapshot."
+        )
     manifest = manifest_bytes(files)
-    return Scan(root=root, kind="folder", format=_folder_format(files), files=files,
-                id=hashlib.sha256(manifest).hexdigest(), manifest=manifest)
+    return Scan(
+        root=root,
+        kind="folder",
+        format=_folder_format(files),
+        files=files,
+        id=hashlib.sha256(manifest).hexdigest(),
+        manifest=manifest,
+    )
 
 
 def _walk(root: Path) -> list[str]:
@@ -142,5 +155,6 @@ def _read(path: Path, fmt: Literal["csv", "parquet"], label: str) -> pd.DataFram
         raise ValidationError(
             f"Cannot read {where} as {fmt.upper()}: {reason}",
             hint=f"Check that the file is valid {fmt.upper()} (not truncated, not another format).",
-            file=str(path), format=fmt,
+            file=str(path),
+            format=fmt,
         ) from None

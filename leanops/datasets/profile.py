@@ -63,8 +63,13 @@ def profile(df: pd.DataFrame, *, bins: int = BINS, top: int = TOP) -> DatasetPro
 def _column(name: str, series: pd.Series, bins: int, top: int) -> ColumnProfile:
     nulls = int(series.isna().sum())
     rows = len(series)
-    base = {"name": name, "dtype": str(series.dtype), "count": rows - nulls, "nulls": nulls,
-            "null_rate": nulls / rows if rows else 0.0}
+    base = {
+        "name": name,
+        "dtype": str(series.dtype),
+        "count": rows - nulls,
+        "nulls": nulls,
+        "null_rate": nulls / rows if rows else 0.0,
+    }
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     if numeric or pd.api.types.is_datetime64_any_dtype(series):
         base["distinct"] = int(series.nunique(dropna=True))
@@ -121,6 +126,7 @@ def _top(counts: pd.Series, top: int) -> list[Category]:
 
 # -- comparing ----------------------------------------------------------------------------
 
+
 class DtypeChange(BaseModel):
     column: str
     a: str
@@ -164,8 +170,19 @@ def diff_profiles(a: DatasetProfile, b: DatasetProfile) -> ProfileDiff:
         rows_b=b.rows,
         added=[c.name for c in b.columns if c.name not in names_a],
         removed=[c.name for c in a.columns if c.name not in names_b],
-        dtype_changes=[DtypeChange(column=c.name, a=names_a[c.name].dtype, b=c.dtype)
-                       for c in both if names_a[c.name].dtype != c.dtype],
-        columns=[ColumnChange(column=c.name, null_rate_a=names_a[c.name].null_rate, null_rate_b=c.null_rate,
-                              mean_a=names_a[c.name].mean, mean_b=c.mean) for c in both],
+        dtype_changes=[
+            DtypeChange(column=c.name, a=names_a[c.name].dtype, b=c.dtype)
+            for c in both
+            if names_a[c.name].dtype != c.dtype
+        ],
+        columns=[
+            ColumnChange(
+                column=c.name,
+                null_rate_a=names_a[c.name].null_rate,
+                null_rate_b=c.null_rate,
+                mean_a=names_a[c.name].mean,
+                mean_b=c.mean,
+            )
+            for c in both
+        ],
     )

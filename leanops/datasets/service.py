@@ -49,9 +49,11 @@ class DatasetRepo(Protocol):
     def get(self, name: str, version: int | None = None) -> Snapshot | None:
         """`name@version`, or the newest version of `name`."""
         ...
+
     def for_content(self, snapshot_id: str) -> list[Snapshot]:
         """Every registration of one content, oldest first."""
         ...
+
     def ids_with_prefix(self, prefix: str, limit: int) -> list[str]: ...
     def list(self, name: str | None = None) -> list[Snapshot]:
         """Registrations, by name then version, without files and profile."""
@@ -109,7 +111,11 @@ def diff_snapshots(a: Snapshot, b: Snapshot) -> DatasetDiff:
     files_a = {f.path: f.digest for f in a.files} if folders else {}
     files_b = {f.path: f.digest for f in b.files} if folders else {}
     return DatasetDiff(
-        a=a.ref, b=b.ref, a_id=a.id, b_id=b.id, identical=a.id == b.id,
+        a=a.ref,
+        b=b.ref,
+        a_id=a.id,
+        b_id=b.id,
+        identical=a.id == b.id,
         profile=diff_profiles(a.profile, b.profile) if a.profile and b.profile else None,
         files_added=sorted(files_b.keys() - files_a.keys()),
         files_removed=sorted(files_a.keys() - files_b.keys()),
@@ -156,8 +162,13 @@ class DatasetService:
         cls = effective_class(requested, registered[0].data_class if registered else None)
         resource = Resource(type="Dataset", id=name, owner=first.created_by if first else self.guard.actor.name)
         context = {"source_allowed": source_allowed(source, self.allowed_sources), "data_class": str(cls)}
-        details: dict[str, Any] = {"snapshot": found.id, "source": source, "data_class": str(cls),
-                                   "rows": stats.rows if stats else None, "files": len(found.files)}
+        details: dict[str, Any] = {
+            "snapshot": found.id,
+            "source": source,
+            "data_class": str(cls),
+            "rows": stats.rows if stats else None,
+            "files": len(found.files),
+        }
         self._require("dataset.register", resource, context, details)
         if not registered:
             self._store_bytes(found)
@@ -169,10 +180,21 @@ class DatasetService:
                 return existing
             latest = unit.datasets.get(name)
             snapshot = Snapshot(
-                id=found.id, name=name, version=latest.version + 1 if latest else 1, kind=found.kind,
-                format=found.format, size=found.size, rows=stats.rows if stats else None, files=found.files,
-                data_class=cls, source=source, contract=spec, profile=stats,
-                created_at=self.guard.clock.now(), created_by=self.guard.actor.name, zone=str(self.guard.zone),
+                id=found.id,
+                name=name,
+                version=latest.version + 1 if latest else 1,
+                kind=found.kind,
+                format=found.format,
+                size=found.size,
+                rows=stats.rows if stats else None,
+                files=found.files,
+                data_class=cls,
+                source=source,
+                contract=spec,
+                profile=stats,
+                created_at=self.guard.clock.now(),
+                created_by=self.guard.actor.name,
+                zone=str(self.guard.zone),
             )
             new_content = not unit.datasets.for_content(found.id)
             unit.datasets.add(snapshot, new_content=new_content)
@@ -200,7 +222,8 @@ class DatasetService:
                 raise ValidationError(
                     describe(problems, data=str(found.root), contract=where, rows=len(table)),
                     hint="Fix the data or the contract; nothing was stored. Rows count from 0, header excluded.",
-                    violations=[p.model_dump() for p in problems], rows=len(table),
+                    violations=[p.model_dump() for p in problems],
+                    rows=len(table),
                 )
         return table
 
@@ -222,8 +245,16 @@ class DatasetService:
 
     def _refs(self, found: Scan, snapshot: Snapshot) -> list[ArtifactRef]:
         def ref(digest: str, name: str, size: int) -> ArtifactRef:
-            return ArtifactRef(digest=digest, owner_kind="dataset", owner_id=snapshot.id, name=name, size=size,
-                               zone=snapshot.zone, created_at=snapshot.created_at, created_by=snapshot.created_by)
+            return ArtifactRef(
+                digest=digest,
+                owner_kind="dataset",
+                owner_id=snapshot.id,
+                name=name,
+                size=size,
+                zone=snapshot.zone,
+                created_at=snapshot.created_at,
+                created_by=snapshot.created_by,
+            )
 
         refs = [ref(f.digest, f.path, f.size) for f in found.files]
         if found.manifest is not None:
@@ -239,8 +270,12 @@ class DatasetService:
         """
         with self.guard.store.transaction() as unit:
             snapshot = find_snapshot(unit.datasets, ref)
-        self.guard.check("dataset.read", self.resource(snapshot), context={"data_class": str(snapshot.data_class)},
-                         details={"ref": ref, "dataset": snapshot.ref})
+        self.guard.check(
+            "dataset.read",
+            self.resource(snapshot),
+            context={"data_class": str(snapshot.data_class)},
+            details={"ref": ref, "dataset": snapshot.ref},
+        )
         return snapshot
 
     get = resolve
@@ -262,8 +297,10 @@ class DatasetService:
         """The snapshot's table, read from verified bytes: `ws.datasets.load("customers@v2")`."""
         snapshot = self.resolve(ref)
         if not snapshot.tabular:
-            raise ValidationError(f"{snapshot.ref} is a folder of files, not a table.",
-                                  hint="Use ws.datasets.checkout(ref, folder) to get its files.")
+            raise ValidationError(
+                f"{snapshot.ref} is a folder of files, not a table.",
+                hint="Use ws.datasets.checkout(ref, folder) to get its files.",
+            )
         with tempfile.TemporaryDirectory(prefix="leanops-load-") as tmp:
             folder = self._fetch(snapshot, Path(tmp))
             paths = [folder / f.path for f in snapshot.files if table_format(f.path)]

@@ -86,9 +86,7 @@ def parse_data_class(value: DataClass | str) -> DataClass:
     try:
         return DataClass(str(value).lower())
     except ValueError:
-        raise ValidationError(
-            f"{value!r} is not a data class.", hint=f"Use one of: {', '.join(DataClass)}."
-        ) from None
+        raise ValidationError(f"{value!r} is not a data class.", hint=f"Use one of: {', '.join(DataClass)}.") from None
 
 
 def effective_class(requested: DataClass | None, registered: DataClass | None) -> DataClass:

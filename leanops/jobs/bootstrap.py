@@ -70,7 +70,10 @@ def _numbers(result: object) -> dict[str, float]:
 
 
 def _peak_rss() -> int:
-    """This process's high-water resident memory since exec (VmHWM), in bytes; 0 if unknown."""
+    """This process's high-water resident memory (VmHWM), in bytes; 0 if unknown.
+
+    The twin of `leanops.process.peak_rss`, repeated because this script imports no leanops.
+    """
     try:
         with open("/proc/self/status", "rb") as f:
             for line in f:

@@ -104,12 +104,15 @@ def context() -> JobContext:
         env = os.environ
         path = lambda key: Path(env[key]) if env.get(key) else None  # noqa: E731
         _CONTEXT = JobContext(
-            job_id=env.get("LEANOPS_JOB_ID"), name=env.get("LEANOPS_JOB_NAME"),
-            attempt=int(env.get("LEANOPS_ATTEMPT") or 1), run_id=env.get("LEANOPS_RUN_ID"),
+            job_id=env.get("LEANOPS_JOB_ID"),
+            name=env.get("LEANOPS_JOB_NAME"),
+            attempt=int(env.get("LEANOPS_ATTEMPT") or 1),
+            run_id=env.get("LEANOPS_RUN_ID"),
             params=json.loads(env.get("LEANOPS_PARAMS") or "{}"),
             datasets=json.loads(env.get("LEANOPS_DATASETS") or "[]"),
             seed=int(env["LEANOPS_SEED"]) if env.get("LEANOPS_SEED") else None,
-            scratch_dir=path("LEANOPS_SCRATCH_DIR"), output_dir=path("LEANOPS_OUTPUT_DIR"),
+            scratch_dir=path("LEANOPS_SCRATCH_DIR"),
+            output_dir=path("LEANOPS_OUTPUT_DIR"),
             checkpoint_dir=path("LEANOPS_CHECKPOINT_DIR"),
             deadline_at=float(env["LEANOPS_DEADLINE_AT"]) if env.get("LEANOPS_DEADLINE_AT") else None,
             root=path("LEANOPS_PROJECT_ROOT"),

@@ -53,8 +53,9 @@ def collect(service: JobService, *, apply: bool) -> GcReport:
         report.expired_refs = len(expired)
         for ref in expired:
             if sizes.pop(ref.digest, None) is not None:
-                report.items.append(GcItem(kind="artifact", what=f"{ref.owner_kind}:{ref.owner_id[:12]}/{ref.name}",
-                                           bytes=ref.size))
+                report.items.append(
+                    GcItem(kind="artifact", what=f"{ref.owner_kind}:{ref.owner_id[:12]}/{ref.name}", bytes=ref.size)
+                )
         if apply:
             unit.refs.remove_expired(now)
         details |= {"expired_refs": report.expired_refs, "blobs": len(report.items)}

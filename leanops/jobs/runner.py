@@ -106,13 +106,16 @@ class JobRunner:
             retry=retry_if_result(lambda r: r.cause is Cause.TRANSIENT),
             sleep=self._sleep,
             before_sleep=lambda state: self.service.event(
-                self.job, "retry", attempt=state.attempt_number, wait=round(state.upcoming_sleep, 2)),
+                self.job, "retry", attempt=state.attempt_number, wait=round(state.upcoming_sleep, 2)
+            ),
             retry_error_callback=lambda state: state.outcome.result(),
         )
         try:
             return retrying(self._attempt, clock)
         except Cancelled:
-            return AttemptResult(self.count, Cause.CANCELLED, ExitInfo(stopped_for="cancel"), "cancelled between attempts")
+            return AttemptResult(
+                self.count, Cause.CANCELLED, ExitInfo(stopped_for="cancel"), "cancelled between attempts"
+            )
 
     def _sleep(self, seconds: float) -> None:
         """Backoff between attempts, cut short by a cancel request."""
@@ -130,7 +133,9 @@ class JobRunner:
         self.count += 1
         n = self.count
         if time.monotonic() >= clock.deadline:
-            return AttemptResult(n - 1, Cause.TIMED_OUT, ExitInfo(stopped_for="deadline"), "deadline passed before the attempt")
+            return AttemptResult(
+                n - 1, Cause.TIMED_OUT, ExitInfo(stopped_for="deadline"), "deadline passed before the attempt"
+            )
         service, job = self.service, self.job
         dirs = service.scratch.attempt(job.id, n)
         record = AttemptRecord(job_id=job.id, n=n, started_at=service.clock.now(), host=socket.gethostname())
@@ -163,32 +168,44 @@ class JobRunner:
         params = dict(spec.params) | ({"seed": spec.seed} if spec.seed is not None else {})
         argv = [str(spec.entrypoint).strip()] if spec.is_callable else spec.command(spec.params)
         env = self.service.child_environment()
-        env.update({
-            "LEANOPS_JOB_ID": job.id,
-            "LEANOPS_JOB_NAME": job.name,
-            "LEANOPS_ATTEMPT": str(n),
-            "LEANOPS_PARAMS": json.dumps(params),
-            "LEANOPS_DATASETS": json.dumps(job.datasets),
-            "LEANOPS_OUTCOME": str(dirs.outcome),
-            "LEANOPS_SCRATCH_DIR": str(dirs.root),
-            "LEANOPS_OUTPUT_DIR": str(dirs.outputs),
-            "LEANOPS_CHECKPOINT_DIR": str(self.service.scratch.checkpoint(job.id)),
-            "LEANOPS_DEADLINE_AT": str(self.plan.submitted_at + spec.deadline),
-            "LEANOPS_PROJECT_ROOT": str(self.plan.root),
-            "LEANOPS_ZONE": job.zone,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": os.pathsep.join(p for p in (str(self.plan.root), env.get("PYTHONPATH", "")) if p),
-        })
+        env.update(
+            {
+                "LEANOPS_JOB_ID": job.id,
+                "LEANOPS_JOB_NAME": job.name,
+                "LEANOPS_ATTEMPT": str(n),
+                "LEANOPS_PARAMS": json.dumps(params),
+                "LEANOPS_DATASETS": json.dumps(job.datasets),
+                "LEANOPS_OUTCOME": str(dirs.outcome),
+                "LEANOPS_SCRATCH_DIR": str(dirs.root),
+                "LEANOPS_OUTPUT_DIR": str(dirs.outputs),
+                "LEANOPS_CHECKPOINT_DIR": str(self.service.scratch.checkpoint(job.id)),
+                "LEANOPS_DEADLINE_AT": str(self.plan.submitted_at + spec.deadline),
+                "LEANOPS_PROJECT_ROOT": str(self.plan.root),
+                "LEANOPS_ZONE": job.zone,
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": os.pathsep.join(p for p in (str(self.plan.root), env.get("PYTHONPATH", "")) if p),
+            }
+        )
         if self.run is not None:
             env["LEANOPS_RUN_ID"] = self.run.id
         if spec.seed is not None:
             env |= {"LEANOPS_SEED": str(spec.seed), "PYTHONHASHSEED": str(spec.seed % 4294967296)}
         env |= self.plan.secrets
         return Launch(
-            job_id=job.id, attempt=n, argv=argv, env=env, cwd=str(self.plan.root), scratch_dir=str(dirs.root),
-            log_path=str(dirs.log), outcome_path=str(dirs.outcome), bootstrap=spec.is_callable,
-            cpu=spec.resources.cpu, memory=spec.resources.memory, gpu=spec.resources.gpu,
-            submitted_at=time.time(), mask=tuple(self.plan.redactor.values),
+            job_id=job.id,
+            attempt=n,
+            argv=argv,
+            env=env,
+            cwd=str(self.plan.root),
+            scratch_dir=str(dirs.root),
+            log_path=str(dirs.log),
+            outcome_path=str(dirs.outcome),
+            bootstrap=spec.is_callable,
+            cpu=spec.resources.cpu,
+            memory=spec.resources.memory,
+            gpu=spec.resources.gpu,
+            submitted_at=time.time(),
+            mask=tuple(self.plan.redactor.values),
         )
 
     def _watch(self, handle: ExecutionHandle, clock: _Clock) -> ExitInfo:
@@ -250,14 +267,27 @@ class JobRunner:
         ttl = self.spec.scratch_ttl or self.settings.scratch_ttl
         now = service.clock.now()
         files = [(f"attempt-{n}/log", dirs.log)] if dirs.log.is_file() and dirs.log.stat().st_size else []
-        files += [(f"attempt-{n}/outputs/{p.relative_to(dirs.outputs).as_posix()}", p)
-                  for p in sorted(dirs.outputs.rglob("*")) if p.is_file()]
+        files += [
+            (f"attempt-{n}/outputs/{p.relative_to(dirs.outputs).as_posix()}", p)
+            for p in sorted(dirs.outputs.rglob("*"))
+            if p.is_file()
+        ]
         refs = []
         for name, path in files:
             digest = service.artifacts.put_file(path)
-            refs.append(ArtifactRef(digest=digest, owner_kind="job", owner_id=self.job.id, name=name,
-                                    size=path.stat().st_size, zone=self.job.zone, created_at=now,
-                                    created_by=service.guard.actor.name, expires_at=now + timedelta(seconds=ttl)))
+            refs.append(
+                ArtifactRef(
+                    digest=digest,
+                    owner_kind="job",
+                    owner_id=self.job.id,
+                    name=name,
+                    size=path.stat().st_size,
+                    zone=self.job.zone,
+                    created_at=now,
+                    created_by=service.guard.actor.name,
+                    expires_at=now + timedelta(seconds=ttl),
+                )
+            )
         return refs
 
     def _close(self, record: AttemptRecord, exit: ExitInfo, cause: Cause, refs: list[ArtifactRef]) -> None:
@@ -266,8 +296,9 @@ class JobRunner:
         record.exit_code, record.signal, record.exception = exit.returncode, exit.signal, exit.exception
         record.ended_at = self.service.clock.now()
         record.start_latency_seconds = exit.start_latency
-        record.metering = Metering(wall_seconds=exit.wall_seconds, cpu_seconds=exit.cpu_seconds,
-                                   peak_rss_bytes=exit.peak_rss_bytes)
+        record.metering = Metering(
+            wall_seconds=exit.wall_seconds, cpu_seconds=exit.cpu_seconds, peak_rss_bytes=exit.peak_rss_bytes
+        )
         record.host = exit.host or record.host
         log = next((r for r in refs if r.name.endswith("/log")), None)
         if log:
@@ -279,8 +310,6 @@ class JobRunner:
             for ref in refs:
                 unit.refs.add(ref)
 
-        details = {"n": record.n, "cause": str(cause), "detail": record.cause,
-                   **record.metering.model_dump()}
+        details = {"n": record.n, "cause": str(cause), "detail": record.cause, **record.metering.model_dump()}
         self.service.record(self.job, "attempt_end", details, write)
         self.service.meter(self.job, record)
-

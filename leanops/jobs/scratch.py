@@ -21,6 +21,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from leanops.process import pid_alive
+
 RUNNER_FILE = "runner.json"
 ATTEMPT_FILE = "attempt.json"
 CHECKPOINT = "checkpoint"
@@ -57,8 +59,9 @@ class Scratch:
     def attempt(self, job_id: str, n: int) -> AttemptDirs:
         folder = self.job_dir(job_id) / f"attempt-{n}"
         (folder / OUTPUTS).mkdir(parents=True, exist_ok=True)
-        return AttemptDirs(root=folder, log=folder / "attempt.log", outcome=folder / "outcome.json",
-                           outputs=folder / OUTPUTS)
+        return AttemptDirs(
+            root=folder, log=folder / "attempt.log", outcome=folder / "outcome.json", outputs=folder / OUTPUTS
+        )
 
     def note_process(self, dirs: AttemptDirs, pid: int | None) -> None:
         """Remember the attempt's process group, so a dead runner's leftovers can be killed."""
@@ -110,18 +113,6 @@ def folder_size(path: Path) -> int:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _runs_job(pid: int, job_id: str) -> bool:

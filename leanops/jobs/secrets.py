@@ -22,8 +22,10 @@ def read_secrets_file(path: Path, project_root: Path) -> dict[str, str]:
     path = path.expanduser().resolve()
     root = project_root.resolve()
     if path == root or root in path.parents:
-        raise ValidationError(f"The secrets file {path} is inside the project folder {root}.",
-                              hint="Keep secrets out of the repository: move the file, e.g. to ~/.config/leanops/secrets.env.")
+        raise ValidationError(
+            f"The secrets file {path} is inside the project folder {root}.",
+            hint="Keep secrets out of the repository: move the file, e.g. to ~/.config/leanops/secrets.env.",
+        )
     if not path.is_file():
         return {}
     values: dict[str, str] = {}
@@ -39,8 +41,9 @@ def read_secrets_file(path: Path, project_root: Path) -> dict[str, str]:
     return values
 
 
-def resolve_secrets(names: Iterable[str], environ: Mapping[str, str], secrets_file: Path | None,
-                    project_root: Path) -> dict[str, str]:
+def resolve_secrets(
+    names: Iterable[str], environ: Mapping[str, str], secrets_file: Path | None, project_root: Path
+) -> dict[str, str]:
     """The value of each named secret: the environment first, then the secrets file."""
     names = list(names)
     if not names:
@@ -53,8 +56,10 @@ def resolve_secrets(names: Iterable[str], environ: Mapping[str, str], secrets_fi
     missing = [n for n in names if n not in found]
     if missing:
         where = f"the environment or {secrets_file}" if secrets_file else "the environment"
-        raise ValidationError(f"Secret(s) {', '.join(missing)} not found in {where}.",
-                              hint="Export them, or add NAME=value lines to the secrets file (jobs.secrets_file).")
+        raise ValidationError(
+            f"Secret(s) {', '.join(missing)} not found in {where}.",
+            hint="Export them, or add NAME=value lines to the secrets file (jobs.secrets_file).",
+        )
     return found
 
 

@@ -29,12 +29,13 @@ from leanops.jobs.gc import GcReport, collect
 from leanops.jobs.models import AttemptRecord, ExitInfo, JobRecord, JobStatus
 from leanops.jobs.retry import Cause, describe
 from leanops.jobs.runner import RUN_OUTCOME, STATUS_OF, AttemptResult, JobRunner, Plan
-from leanops.jobs.scratch import Scratch, pid_alive
+from leanops.jobs.scratch import Scratch
 from leanops.jobs.secrets import Redactor, resolve_secrets
 from leanops.jobs.source import probe_source
 from leanops.jobs.spec import JobSpec, LoadedSpec, load_spec, locate_entrypoint
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore, Clock, Executor, Notifier
+from leanops.process import pid_alive
 from leanops.zones import Zone, ZoneRules
 
 # Least to most sensitive; a job carries the highest class of its datasets.
@@ -85,16 +86,30 @@ class JobService:
         path = Path(path)
         return load_spec(path if path.is_absolute() else Path.cwd() / path, self.root)
 
-    def run(self, spec: str | Path | LoadedSpec, params: Sequence[str] | Mapping[str, Any] = (), *,
-            allow_dirty: bool = False, executor: str | None = None, sweep_id: str | None = None) -> JobRecord:
+    def run(
+        self,
+        spec: str | Path | LoadedSpec,
+        params: Sequence[str] | Mapping[str, Any] = (),
+        *,
+        allow_dirty: bool = False,
+        executor: str | None = None,
+        sweep_id: str | None = None,
+    ) -> JobRecord:
         """Check, record and run a job to its end; return its final record.
 
-            ws.jobs.run("jobs/train.yaml", ["lr=0.01"])
+        ws.jobs.run("jobs/train.yaml", ["lr=0.01"])
         """
         return self.execute(self.plan(spec, params, allow_dirty=allow_dirty, executor=executor, sweep_id=sweep_id))
 
-    def plan(self, spec: str | Path | LoadedSpec, params: Sequence[str] | Mapping[str, Any] = (), *,
-             allow_dirty: bool = False, executor: str | None = None, sweep_id: str | None = None) -> Plan:
+    def plan(
+        self,
+        spec: str | Path | LoadedSpec,
+        params: Sequence[str] | Mapping[str, Any] = (),
+        *,
+        allow_dirty: bool = False,
+        executor: str | None = None,
+        sweep_id: str | None = None,
+    ) -> Plan:
         """Every check a job must pass, then its `queued` record; nothing runs yet."""
         submitted = time.time()
         loaded = spec if isinstance(spec, LoadedSpec) else self.load(spec)
@@ -119,33 +134,67 @@ class JobService:
         clean = source.versioned and not source.dirty
         if not clean and zone != Zone.SANDBOX and not allow_dirty:
             why = "; ".join(source.problems) or "the project is not in a git repository"
-            raise Conflict(f"Job {job_spec.name} runs in {zone} from a dirty working tree: {why}.",
-                           hint="Commit the spec and code first, or pass --allow-dirty (its run is then never promotable).")
+            raise Conflict(
+                f"Job {job_spec.name} runs in {zone} from a dirty working tree: {why}.",
+                hint="Commit the spec and code first, or pass --allow-dirty (its run is then never promotable).",
+            )
         name = executor or self.settings.executor
         tags = {"owner": job_spec.owner, **job_spec.tags}
         job = JobRecord(
-            id=uuid.uuid4().hex, name=job_spec.name, owner=job_spec.owner, submitted_by=self.guard.actor.name,
-            zone=str(zone), executor=name, spec=job_spec.model_dump(mode="json"), params=dict(job_spec.params),
-            spec_path=_relative(loaded.path, self.root), spec_commit=source.spec_commit, code_commit=source.commit,
-            code_dirty=source.dirty, promotable=clean, sweep_id=sweep_id, datasets=datasets, data_class=data_class,
-            tags=tags, resources=job_spec.resources.model_dump(), deadline_seconds=job_spec.deadline,
-            created_at=self.clock.now(), runner_host=socket.gethostname(), runner_pid=os.getpid(),
+            id=uuid.uuid4().hex,
+            name=job_spec.name,
+            owner=job_spec.owner,
+            submitted_by=self.guard.actor.name,
+            zone=str(zone),
+            executor=name,
+            spec=job_spec.model_dump(mode="json"),
+            params=dict(job_spec.params),
+            spec_path=_relative(loaded.path, self.root),
+            spec_commit=source.spec_commit,
+            code_commit=source.commit,
+            code_dirty=source.dirty,
+            promotable=clean,
+            sweep_id=sweep_id,
+            datasets=datasets,
+            data_class=data_class,
+            tags=tags,
+            resources=job_spec.resources.model_dump(),
+            deadline_seconds=job_spec.deadline,
+            created_at=self.clock.now(),
+            runner_host=socket.gethostname(),
+            runner_pid=os.getpid(),
         )
-        details = {"op": "submit", "name": job.name, "spec": job.spec_path, "spec_commit": job.spec_commit,
-                   "params": job.params, "promotable": job.promotable,
-                   "injects": job_spec.secrets}  # names only; a "secret" key would be masked whole
-        with self.guard.act("job.run", self.resource(job), zone=zone, context=self._context(job), details=details) as unit:
+        details = {
+            "op": "submit",
+            "name": job.name,
+            "spec": job.spec_path,
+            "spec_commit": job.spec_commit,
+            "params": job.params,
+            "promotable": job.promotable,
+            "injects": job_spec.secrets,
+        }  # names only; a "secret" key would be masked whole
+        with self.guard.act(
+            "job.run", self.resource(job), zone=zone, context=self._context(job), details=details
+        ) as unit:
             running = unit.jobs.count_active(str(zone))
             if running >= quota.max_concurrent_jobs:
                 raise BudgetExceeded(
                     f"{running} jobs already run in {zone}, its quota of concurrent jobs.",
-                    hint=f"Wait for one to end, cancel one, or raise jobs.quotas.{zone}.max_concurrent_jobs.")
+                    hint=f"Wait for one to end, cancel one, or raise jobs.quotas.{zone}.max_concurrent_jobs.",
+                )
             if (cost := self._cost()) is not None:
                 cost.admit(job, unit)  # quotas, naming, tags and budget room; raises before anything is recorded
             unit.jobs.add(job)
             details["job_id"] = job.id
-        return Plan(job=job, spec=job_spec, root=loaded.root, executor=self.executors(name), secrets=secrets,
-                    submitted_at=submitted, redactor=Redactor(secrets.values()))
+        return Plan(
+            job=job,
+            spec=job_spec,
+            root=loaded.root,
+            executor=self.executors(name),
+            secrets=secrets,
+            submitted_at=submitted,
+            redactor=Redactor(secrets.values()),
+        )
 
     def execute(self, plan: Plan) -> JobRecord:
         """Run a planned job to its end; teardown happens whatever way it ends."""
@@ -157,9 +206,14 @@ class JobService:
         try:
             run = self._start_run(plan)
             now = self.clock.now()
-            updates = {"status": JobStatus.RUNNING, "started_at": now, "run_id": run.id if run else None,
-                       "deadline_at": now + timedelta(seconds=plan.spec.deadline),
-                       "runner_host": socket.gethostname(), "runner_pid": os.getpid()}
+            updates = {
+                "status": JobStatus.RUNNING,
+                "started_at": now,
+                "run_id": run.id if run else None,
+                "deadline_at": now + timedelta(seconds=plan.spec.deadline),
+                "runner_host": socket.gethostname(),
+                "runner_pid": os.getpid(),
+            }
             self.record(job, "start", {"run_id": updates["run_id"]}, lambda unit: unit.jobs.update(job.id, **updates))
             for key, value in updates.items():
                 setattr(job, key, value)
@@ -186,11 +240,23 @@ class JobService:
             return None
         spec, job = plan.spec, plan.job
         params = dict(spec.params) | ({"seed": spec.seed} if spec.seed is not None else {})
-        tags = {**job.tags, "leanops.job_id": job.id, "leanops.job": job.name,
-                "leanops.spec": job.spec_path, "leanops.spec_commit": job.spec_commit or "",
-                "leanops.promotable": str(job.promotable).lower()}
-        return runs.start(spec.description or f"job {spec.name}", datasets=spec.datasets, features=spec.features,
-                          params=params, tags=tags, zone=spec.zone, code_dir=plan.root)
+        tags = {
+            **job.tags,
+            "leanops.job_id": job.id,
+            "leanops.job": job.name,
+            "leanops.spec": job.spec_path,
+            "leanops.spec_commit": job.spec_commit or "",
+            "leanops.promotable": str(job.promotable).lower(),
+        }
+        return runs.start(
+            spec.description or f"job {spec.name}",
+            datasets=spec.datasets,
+            features=spec.features,
+            params=params,
+            tags=tags,
+            zone=spec.zone,
+            code_dir=plan.root,
+        )
 
     def _finish(self, plan: Plan, run: Any, result: AttemptResult, note: str) -> None:
         job, spec = plan.job, plan.spec
@@ -211,10 +277,19 @@ class JobService:
                 run.end(RUN_OUTCOME.get(status, "killed"))  # type: ignore[arg-type]
             except Exception as exc:  # noqa: BLE001 - the job's record must still be written
                 job.reason += f" (closing run {run.id} failed: {exc})"
-        values = {"status": job.status, "reason": job.reason, "ended_at": job.ended_at, "attempts": job.attempts,
-                  "metrics": job.metrics}
-        self.record(job, "end", {"status": str(status), "attempts": job.attempts, "reason": reason},
-                    lambda unit: unit.jobs.update(job.id, **values))
+        values = {
+            "status": job.status,
+            "reason": job.reason,
+            "ended_at": job.ended_at,
+            "attempts": job.attempts,
+            "metrics": job.metrics,
+        }
+        self.record(
+            job,
+            "end",
+            {"status": str(status), "attempts": job.attempts, "reason": reason},
+            lambda unit: unit.jobs.update(job.id, **values),
+        )
         self.event(job, "end", status=str(status), reason=reason)
         self._alert(job, spec, result)
 
@@ -222,25 +297,47 @@ class JobService:
 
     def _alert(self, job: JobRecord, spec: JobSpec, result: AttemptResult) -> None:
         if job.status is JobStatus.TIMED_OUT:
-            self.notify(job, "error", f"Job {job.name} timed out",
-                        f"Job {job.id[:12]} passed its deadline of {_human(spec.deadline)} and was stopped "
-                        f"after {job.attempts} attempt(s); its scratch space was removed.")
+            self.notify(
+                job,
+                "error",
+                f"Job {job.name} timed out",
+                f"Job {job.id[:12]} passed its deadline of {_human(spec.deadline)} and was stopped "
+                f"after {job.attempts} attempt(s); its scratch space was removed.",
+            )
         elif job.status is JobStatus.FAILED and result.cause is Cause.TRANSIENT:
-            self.notify(job, "error", f"Job {job.name} gave up",
-                        f"Job {job.id[:12]} failed {job.attempts} time(s) with transient errors; retries are exhausted. "
-                        f"Last: {job.reason}")
+            self.notify(
+                job,
+                "error",
+                f"Job {job.name} gave up",
+                f"Job {job.id[:12]} failed {job.attempts} time(s) with transient errors; retries are exhausted. "
+                f"Last: {job.reason}",
+            )
 
     def warn(self, job: JobRecord, spec: JobSpec, elapsed: float) -> None:
         """Past the warning share of its deadline: tell the owner while there is time to act."""
-        self.notify(job, "warning", f"Job {job.name} is running long",
-                    f"Job {job.id[:12]} has run {_human(elapsed)} of its {_human(spec.deadline)} deadline.")
+        self.notify(
+            job,
+            "warning",
+            f"Job {job.name} is running long",
+            f"Job {job.id[:12]} has run {_human(elapsed)} of its {_human(spec.deadline)} deadline.",
+        )
         now = self.clock.now()
         job.warned_at = now
-        self.record(job, "warn", {"elapsed_seconds": round(elapsed, 3)}, lambda unit: unit.jobs.update(job.id, warned_at=now))
+        self.record(
+            job, "warn", {"elapsed_seconds": round(elapsed, 3)}, lambda unit: unit.jobs.update(job.id, warned_at=now)
+        )
 
     def notify(self, job: JobRecord, severity: str, subject: str, body: str) -> None:
-        self.notifier.send(subject, body, severity=severity, owner=job.owner, job_id=job.id, job=job.name,
-                           zone=job.zone, status=str(job.status))
+        self.notifier.send(
+            subject,
+            body,
+            severity=severity,
+            owner=job.owner,
+            job_id=job.id,
+            job=job.name,
+            zone=job.zone,
+            status=str(job.status),
+        )
         self.event(job, "notify", severity=severity, subject=subject)
 
     def event(self, job: JobRecord, kind: str, **data: Any) -> None:
@@ -265,8 +362,15 @@ class JobService:
             raise NotFound(f"No job {job_id!r}.", hint="`leanops jobs list` shows the jobs.")
         return job
 
-    def list(self, *, status: str | None = None, owner: str | None = None, name: str | None = None,
-             sweep_id: str | None = None, limit: int = 50) -> list[JobRecord]:
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        name: str | None = None,
+        sweep_id: str | None = None,
+        limit: int = 50,
+    ) -> list[JobRecord]:
         """Newest first."""
         if status is not None and status not in set(JobStatus):
             raise ValidationError(f"Unknown status {status!r}.", hint=f"Use one of {', '.join(JobStatus)}.")
@@ -310,8 +414,9 @@ class JobService:
             if orphan:
                 unit.jobs.update(job.id, status=JobStatus.CANCELLED, ended_at=now, reason="cancelled")
 
-        with self.guard.act("job.cancel", self.resource(job), zone=Zone(job.zone), context=self._context(job),
-                            details={"op": "cancel"}) as unit:
+        with self.guard.act(
+            "job.cancel", self.resource(job), zone=Zone(job.zone), context=self._context(job), details={"op": "cancel"}
+        ) as unit:
             write(unit)
         with self._lock:
             event = self._cancels.get(job.id)
@@ -340,13 +445,22 @@ class JobService:
             self.scratch.release(job_id)
             closed.append(job_id)
         with self.guard.store.transaction() as unit:
-            dead = [j for j in unit.jobs.active()
-                    if j.runner_host == host and j.runner_pid and not pid_alive(j.runner_pid)]
+            dead = [
+                j for j in unit.jobs.active() if j.runner_host == host and j.runner_pid and not pid_alive(j.runner_pid)
+            ]
         for job in dead:
             try:
-                self.record(job, "lost", {"runner_pid": job.runner_pid},
-                            lambda unit, j=job: unit.jobs.update(j.id, status=JobStatus.LOST, ended_at=self.clock.now(),
-                                                                 reason=f"its runner (pid {j.runner_pid}) died"))
+                self.record(
+                    job,
+                    "lost",
+                    {"runner_pid": job.runner_pid},
+                    lambda unit, j=job: unit.jobs.update(
+                        j.id,
+                        status=JobStatus.LOST,
+                        ended_at=self.clock.now(),
+                        reason=f"its runner (pid {j.runner_pid}) died",
+                    ),
+                )
             except PolicyDenied:
                 continue  # someone else's job, in a zone this actor may not write; they will see it
             closed.append(job.id)
@@ -376,8 +490,13 @@ class JobService:
 
     def record(self, job: JobRecord, op: str, details: dict[str, Any], write: Callable[[Any], None]) -> None:
         """One audited write to a job's records."""
-        with self.guard.act("job.run", self.resource(job), zone=Zone(job.zone), context=self._context(job),
-                            details={"op": op, "job": job.name, **details}) as unit:
+        with self.guard.act(
+            "job.run",
+            self.resource(job),
+            zone=Zone(job.zone),
+            context=self._context(job),
+            details={"op": op, "job": job.name, **details},
+        ) as unit:
             write(unit)
 
     def quota(self, zone: Zone) -> ZoneQuota:

@@ -39,8 +39,9 @@ class SourceProbe:
     def __init__(self, root: Path, spec_path: Path, code_files: list[Path]) -> None:
         self.root = root
         self.files = [spec_path, *code_files]
-        self.procs = _start(root, [("status", "--porcelain=v2", "--branch", "--untracked-files=normal",
-                                    "--ignored=matching")])
+        self.procs = _start(
+            root, [("status", "--porcelain=v2", "--branch", "--untracked-files=normal", "--ignored=matching")]
+        )
 
     def result(self) -> SourceVersion:
         out = _collect(self.procs)[0]
@@ -67,8 +68,9 @@ class SourceProbe:
             if any(rel == o.rstrip("/") or (o.endswith("/") and rel.startswith(o)) for o in outside):
                 problems.append(f"{rel} is not committed")
         # The spec as run is the one at HEAD whenever the tree is clean.
-        return SourceVersion(commit=commit, spec_commit=commit if not problems else None,
-                             dirty=bool(problems), problems=problems)
+        return SourceVersion(
+            commit=commit, spec_commit=commit if not problems else None, dirty=bool(problems), problems=problems
+        )
 
 
 def probe_source(root: Path, spec_path: Path, code_files: list[Path] = ()) -> SourceProbe:  # type: ignore[assignment]
@@ -94,8 +96,16 @@ def _start(cwd: Path, commands: list[tuple[str, ...]]) -> list[subprocess.Popen[
     procs: list[subprocess.Popen[str] | None] = []
     for args in commands:
         try:
-            procs.append(subprocess.Popen(["git", *args], cwd=cwd, stdout=subprocess.PIPE,
-                                          stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True))
+            procs.append(
+                subprocess.Popen(
+                    ["git", *args],
+                    cwd=cwd,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
         except OSError:
             procs.append(None)
     return procs

@@ -39,8 +39,22 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]i?|[KMGT]B?|B)?$", re.I)
-_MEMORY_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "ki": 2**10, "m": 10**6, "mb": 10**6, "mi": 2**20,
-                 "g": 10**9, "gb": 10**9, "gi": 2**30, "t": 10**12, "tb": 10**12, "ti": 2**40}
+_MEMORY_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "ki": 2**10,
+    "m": 10**6,
+    "mb": 10**6,
+    "mi": 2**20,
+    "g": 10**9,
+    "gb": 10**9,
+    "gi": 2**30,
+    "t": 10**12,
+    "tb": 10**12,
+    "ti": 2**40,
+}
 # EX_TEMPFAIL from sysexits.h: the conventional "try again later" exit code.
 DEFAULT_TRANSIENT_EXIT_CODES = (75,)
 DEFAULT_TRANSIENT_EXCEPTIONS = ("ConnectionError", "TimeoutError")
@@ -180,8 +194,10 @@ class JobSpec(BaseModel, extra="forbid"):
         try:
             return [arg.format(**params) for arg in argv]
         except (KeyError, IndexError, ValueError) as exc:
-            raise ValidationError(f"Job {self.name}: the command refers to {exc}, which is not a param.",
-                                  hint="Declare it under `params:` or escape braces as {{ }}.") from None
+            raise ValidationError(
+                f"Job {self.name}: the command refers to {exc}, which is not a param.",
+                hint="Declare it under `params:` or escape braces as {{ }}.",
+            ) from None
 
     def with_params(self, overrides: Mapping[str, str] | Sequence[str]) -> JobSpec:
         """A copy with `-p key=value` overrides applied, each cast to its default's type."""
@@ -190,8 +206,10 @@ class JobSpec(BaseModel, extra="forbid"):
         for key, text in pairs.items():
             if key not in params:
                 known = ", ".join(sorted(params)) or "none"
-                raise ValidationError(f"Job {self.name} has no param {key!r}.",
-                                      hint=f"Declared params: {known}. Add it under `params:` in the spec first.")
+                raise ValidationError(
+                    f"Job {self.name} has no param {key!r}.",
+                    hint=f"Declared params: {known}. Add it under `params:` in the spec first.",
+                )
             params[key] = cast_param(key, text, params[key])
         return self.model_copy(update={"params": params})
 
@@ -282,8 +300,11 @@ def _spec_error(exc: pydantic.ValidationError, path: Path, raw: Mapping[str, Any
         where = f"{path}:{line}" if line else str(path)
         problems.append(f"{where}: key '{dotted}': {reason}")
     problems = list(dict.fromkeys(problems))
-    return ValidationError("Invalid job spec:\n  " + "\n  ".join(problems),
-                           hint="Fix the key named above; docs/jobs.md describes every key.", problems=problems)
+    return ValidationError(
+        "Invalid job spec:\n  " + "\n  ".join(problems),
+        hint="Fix the key named above; docs/jobs.md describes every key.",
+        problems=problems,
+    )
 
 
 def locate_entrypoint(spec: JobSpec, root: Path, params: Mapping[str, Any]) -> Path | None:
@@ -297,19 +318,25 @@ def locate_entrypoint(spec: JobSpec, root: Path, params: Mapping[str, Any]) -> P
         else:
             found = shutil.which(exe) is not None
         if not found:
-            raise ValidationError(f"Job {spec.name}: command {exe!r} is not found.",
-                                  hint="Use a program on PATH or a path relative to the project.")
+            raise ValidationError(
+                f"Job {spec.name}: command {exe!r} is not found.",
+                hint="Use a program on PATH or a path relative to the project.",
+            )
         local = [root / a for a in argv if not a.startswith("-") and (root / a).is_file()]
         return local[0] if local else None
     module, _, function = str(spec.entrypoint).strip().partition(":")
     source = _module_source(module, root)
     if source is None:
-        raise ValidationError(f"Job {spec.name}: no python module {module!r} in {root} or the environment.",
-                              hint="The entrypoint is `module:function`, with the module importable from the project root.")
+        raise ValidationError(
+            f"Job {spec.name}: no python module {module!r} in {root} or the environment.",
+            hint="The entrypoint is `module:function`, with the module importable from the project root.",
+        )
     names = _top_level_names(source) if source.suffix == ".py" else {"*"}
     if "*" not in names and function not in names:
-        raise ValidationError(f"Job {spec.name}: module {module!r} ({source}) defines no {function!r}.",
-                              hint="Name a function defined at the top level of that module.")
+        raise ValidationError(
+            f"Job {spec.name}: module {module!r} ({source}) defines no {function!r}.",
+            hint="Name a function defined at the top level of that module.",
+        )
     inside = source.is_absolute() and root.resolve() in source.resolve().parents
     return source if inside else None
 

@@ -106,8 +106,10 @@ def _sampler(text: str) -> tuple[str, Callable[[random.Random], str]]:
             return key, lambda r: str(r.randint(int(low), int(high)))
     except ValueError:
         pass
-    raise ValidationError(f"Search space {text!r} is not understood.",
-                          hint="Use key=uniform:a:b, key=loguniform:a:b, key=int:a:b or key=choice:x,y.")
+    raise ValidationError(
+        f"Search space {text!r} is not understood.",
+        hint="Use key=uniform:a:b, key=loguniform:a:b, key=int:a:b or key=choice:x,y.",
+    )
 
 
 class Sweeper:
@@ -134,13 +136,20 @@ class Sweeper:
         zone = Zone(loaded.spec.zone)
         quota = self.jobs.quota(zone)
         if len(trials) > quota.max_sweep_trials:
-            raise BudgetExceeded(f"{len(trials)} trials exceed the {zone} quota of {quota.max_sweep_trials} per sweep.",
-                                 hint=f"Sweep fewer values, or raise jobs.quotas.{zone}.max_sweep_trials.")
+            raise BudgetExceeded(
+                f"{len(trials)} trials exceed the {zone} quota of {quota.max_sweep_trials} per sweep.",
+                hint=f"Sweep fewer values, or raise jobs.quotas.{zone}.max_sweep_trials.",
+            )
         for overrides in trials:
             loaded.spec.with_params(overrides)  # every trial's params checked before any runs
         sweep_id = uuid.uuid4().hex
-        result = SweepResult(sweep_id=sweep_id, spec=str(loaded.path), metric=metric, maximize=maximize,
-                             trials=[Trial(index=i, params=dict(t)) for i, t in enumerate(trials)])
+        result = SweepResult(
+            sweep_id=sweep_id,
+            spec=str(loaded.path),
+            metric=metric,
+            maximize=maximize,
+            trials=[Trial(index=i, params=dict(t)) for i, t in enumerate(trials)],
+        )
         workers = max(1, min(parallel, quota.max_concurrent_jobs))
         lock = threading.Lock()
 

@@ -36,9 +36,14 @@ def predict_fn(model: Any) -> Callable[[Any], Any]:
     return model.predict if hasattr(model, "predict") else model
 
 
-def compute_metrics(model: Any, frame: pd.DataFrame, spec: EvaluationSpec, wanted: Iterable[str],
-                    input_columns: list[str] | None = None,
-                    timer: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+def compute_metrics(
+    model: Any,
+    frame: pd.DataFrame,
+    spec: EvaluationSpec,
+    wanted: Iterable[str],
+    input_columns: list[str] | None = None,
+    timer: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
     """The `wanted` metrics of `model` on `frame` (the evaluation snapshot's table)."""
     import numpy as np
 
@@ -94,8 +99,12 @@ def _quality(model: Any, features: Any, y_true: Any, y_pred: Any, wanted: set[st
     pos = labels[-1] if len(labels) == 2 else 1
     for name in sorted(wanted):
         if name in CLASSIFICATION_METRICS and name != "auc":
-            fn = {"accuracy": m.accuracy_score, "f1": m.f1_score, "precision": m.precision_score,
-                  "recall": m.recall_score}[name]
+            fn = {
+                "accuracy": m.accuracy_score,
+                "f1": m.f1_score,
+                "precision": m.precision_score,
+                "recall": m.recall_score,
+            }[name]
             kwargs = {} if name == "accuracy" else {"average": average, "zero_division": 0}
             if name != "accuracy" and average == "binary":
                 kwargs["pos_label"] = pos
@@ -129,8 +138,13 @@ def _auc(model: Any, features: Any, y_true: Any, y_pred: Any, labels: Any) -> fl
     return float(roc_auc_score(y_true, scores, multi_class="ovr"))
 
 
-def latency_p95_ms(predict: Callable[[Any], Any], features: Any, batch_size: int, batches: int,
-                   timer: Callable[[], float] = time.perf_counter) -> float:
+def latency_p95_ms(
+    predict: Callable[[Any], Any],
+    features: Any,
+    batch_size: int,
+    batches: int,
+    timer: Callable[[], float] = time.perf_counter,
+) -> float:
     """The 95th percentile of wall time per predict call on batches of `batch_size` rows."""
     import numpy as np
 
@@ -142,7 +156,7 @@ def latency_p95_ms(predict: Callable[[Any], Any], features: Any, batch_size: int
     times = []
     for i in range(batches):
         start = (i * size) % max(rows - size + 1, 1)
-        batch = features.iloc[start:start + size] if hasattr(features, "iloc") else features[start:start + size]
+        batch = features.iloc[start : start + size] if hasattr(features, "iloc") else features[start : start + size]
         t0 = timer()
         _call(predict, batch)
         times.append((timer() - t0) * 1000.0)
@@ -163,24 +177,52 @@ def run_test_command(command: str, cwd: Path, timeout: float, env: Mapping[str, 
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        return TestOutcome(command=command, exit_code=None, passed=False, duration_seconds=0.0,
-                           output=f"cannot parse the command: {exc}")
+        return TestOutcome(
+            command=command,
+            exit_code=None,
+            passed=False,
+            duration_seconds=0.0,
+            output=f"cannot parse the command: {exc}",
+        )
     if not argv:
         return TestOutcome(command=command, exit_code=None, passed=False, duration_seconds=0.0, output="empty command")
     started = time.monotonic()
     try:
-        done = subprocess.run(argv, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                              timeout=timeout, check=False, shell=False)
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            shell=False,
+        )
     except subprocess.TimeoutExpired as exc:
         output = _text(exc.stdout) + _text(exc.stderr)
-        return TestOutcome(command=command, exit_code=None, passed=False, timed_out=True,
-                           duration_seconds=round(time.monotonic() - started, 3),
-                           output=_tail(f"{output}\n[timed out after {timeout:g}s]"))
+        return TestOutcome(
+            command=command,
+            exit_code=None,
+            passed=False,
+            timed_out=True,
+            duration_seconds=round(time.monotonic() - started, 3),
+            output=_tail(f"{output}\n[timed out after {timeout:g}s]"),
+        )
     except OSError as exc:
-        return TestOutcome(command=command, exit_code=None, passed=False, duration_seconds=0.0,
-                           output=f"cannot run {argv[0]!r}: {exc.strerror or exc}")
-    return TestOutcome(command=command, exit_code=done.returncode, passed=done.returncode == 0,
-                       duration_seconds=round(time.monotonic() - started, 3), output=_tail(done.stdout + done.stderr))
+        return TestOutcome(
+            command=command,
+            exit_code=None,
+            passed=False,
+            duration_seconds=0.0,
+            output=f"cannot run {argv[0]!r}: {exc.strerror or exc}",
+        )
+    return TestOutcome(
+        command=command,
+        exit_code=done.returncode,
+        passed=done.returncode == 0,
+        duration_seconds=round(time.monotonic() - started, 3),
+        output=_tail(done.stdout + done.stderr),
+    )
 
 
 def _text(value: str | bytes | None) -> str:

@@ -27,12 +27,12 @@ PROMOTION_ZONES: tuple[Zone, ...] = (Zone.STAGING, Zone.PRODUCTION)
 class Check(StrEnum):
     """The kinds of evidence a zone can demand before a version may serve there."""
 
-    METADATA = "metadata"            # the run still carries every required field and the zone's tags
-    INTEGRITY = "integrity"          # every package file re-hashes to its recorded digest
-    THRESHOLDS = "thresholds"        # metrics measured on the evaluation snapshot meet the rules
-    TESTS = "tests"                  # the rules' test command exits 0
-    MONITORING = "monitoring"        # a monitoring config for the model exists and parses
-    OWNER = "owner"                  # someone answers for the model
+    METADATA = "metadata"  # the run still carries every required field and the zone's tags
+    INTEGRITY = "integrity"  # every package file re-hashes to its recorded digest
+    THRESHOLDS = "thresholds"  # metrics measured on the evaluation snapshot meet the rules
+    TESTS = "tests"  # the rules' test command exits 0
+    MONITORING = "monitoring"  # a monitoring config for the model exists and parses
+    OWNER = "owner"  # someone answers for the model
     ROLLBACK_TARGET = "rollback_target"  # there is somewhere to roll back to (or a declared first release)
 
 
@@ -264,9 +264,7 @@ def promotion_zone(value: Zone | str) -> Zone:
     try:
         zone = Zone(str(value).lower())
     except ValueError:
-        raise ValidationError(
-            f"Unknown zone {value!r}.", hint=f"Use one of: {', '.join(PROMOTION_ZONES)}."
-        ) from None
+        raise ValidationError(f"Unknown zone {value!r}.", hint=f"Use one of: {', '.join(PROMOTION_ZONES)}.") from None
     if zone not in PROMOTION_ZONES:
         raise ValidationError(
             f"{zone} is not a promotion zone: versions are made there, not served.",

@@ -26,12 +26,15 @@ def verify_package(artifacts: ArtifactStore, files: Iterable[PackageFile], what:
             raise IntegrityError(
                 f"The package of {what} is damaged: {f.path} no longer matches its hash ({exc.message})",
                 hint="It cannot be registered, promoted or rolled back to; `leanops fsck` lists all damage.",
-                file=f.path, digest=f.digest,
+                file=f.path,
+                digest=f.digest,
             ) from None
         except NotFound:
             raise IntegrityError(
                 f"The package of {what} is incomplete: {f.path} is missing from the artifact store.",
-                hint="`leanops fsck` lists all damage.", file=f.path, digest=f.digest,
+                hint="`leanops fsck` lists all damage.",
+                file=f.path,
+                digest=f.digest,
             ) from None
 
 

@@ -47,7 +47,11 @@ LATENCY_METRIC = "latency_p95_ms"
 METRICS: tuple[str, ...] = (*CLASSIFICATION_METRICS, *REGRESSION_METRICS, LATENCY_METRIC)
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+    "==": operator.eq,
 }
 _THRESHOLD_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|>|<)\s*(\S+)\s*$")
 
@@ -107,8 +111,9 @@ class EvaluationSpec(BaseModel, extra="forbid"):
 
 class ZoneRequirements(BaseModel, extra="forbid"):
     requires: list[Check] | None = Field(None, description="Checks this zone demands; default per zone")
-    thresholds: list[ThresholdField] = Field(default_factory=list,
-                                             description="Added to, or replacing, the model-wide ones")
+    thresholds: list[ThresholdField] = Field(
+        default_factory=list, description="Added to, or replacing, the model-wide ones"
+    )
 
 
 class PromotionRules(BaseModel, extra="forbid"):
@@ -193,6 +198,7 @@ def _rules_error(exc: pydantic.ValidationError, path: Path) -> ConfigError:
 
 # --- pure decisions ----------------------------------------------------------------------------
 
+
 def evaluate_thresholds(metrics: Mapping[str, float | None], thresholds: Iterable[Threshold]) -> list[EvidenceItem]:
     """One evidence item per threshold: the measured value, the bound, and whether it holds."""
     items = []
@@ -200,12 +206,20 @@ def evaluate_thresholds(metrics: Mapping[str, float | None], thresholds: Iterabl
         value = metrics.get(t.metric)
         ok = t.holds(value)
         shown = "not measured" if value is None else f"{value:.6g}"
-        items.append(EvidenceItem(
-            check=Check.THRESHOLDS, name=str(t), passed=ok,
-            detail=f"{t.metric} = {shown} ({'meets' if ok else 'misses'} {t.op} {t.value:g})",
-            data={"metric": t.metric, "op": t.op, "threshold": t.value,
-                  "value": value if value is None or math.isfinite(value) else str(value)},
-        ))
+        items.append(
+            EvidenceItem(
+                check=Check.THRESHOLDS,
+                name=str(t),
+                passed=ok,
+                detail=f"{t.metric} = {shown} ({'meets' if ok else 'misses'} {t.op} {t.value:g})",
+                data={
+                    "metric": t.metric,
+                    "op": t.op,
+                    "threshold": t.value,
+                    "value": value if value is None or math.isfinite(value) else str(value),
+                },
+            )
+        )
     return items
 
 
@@ -251,14 +265,15 @@ def serving_stack(moves: Iterable[AliasMove], zone: Zone) -> list[int]:
         if move.zone != zone:
             continue
         if move.action == "rollback" and move.version in stack:
-            del stack[len(stack) - stack[::-1].index(move.version):]
+            del stack[len(stack) - stack[::-1].index(move.version) :]
         else:
             stack.append(move.version)
     return stack
 
 
-def previous_approved(moves: Iterable[AliasMove], zone: Zone, approved: set[int] | None = None,
-                      current: int | None = None) -> int | None:
+def previous_approved(
+    moves: Iterable[AliasMove], zone: Zone, approved: set[int] | None = None, current: int | None = None
+) -> int | None:
     """Where a rollback of `zone` would go: the latest earlier-served version that is approved
     for the zone (`approved=None`: the zone needs no approval, any served version counts)."""
     stack = serving_stack(moves, zone)

@@ -59,9 +59,15 @@ UNPROMOTABLE_TAG = "leanops.promotable"  # "false" on runs of jobs started from 
 class RegistryService:
     """`ws.models`: the model registry of one project, acting as the guard's actor."""
 
-    def __init__(self, guard: Guard, artifacts: ArtifactStore, runs: RunService,
-                 datasets: Callable[[], Any] | None = None, clock: Clock | None = None,
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        guard: Guard,
+        artifacts: ArtifactStore,
+        runs: RunService,
+        datasets: Callable[[], Any] | None = None,
+        clock: Clock | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.guard = guard
         self.artifacts = artifacts
         self.runs = runs
@@ -71,22 +77,27 @@ class RegistryService:
 
     # -- registering ----------------------------------------------------------------------
 
-    def register(self, run_id: str, name: str, *, model: str = "model", parent: int | str | None = None,
-                 description: str = "") -> ModelVersion:
+    def register(
+        self, run_id: str, name: str, *, model: str = "model", parent: int | str | None = None, description: str = ""
+    ) -> ModelVersion:
         """Make the next version of `name` from a finished, complete run's logged model.
 
-            ws.models.register(run.id, name="churn")
+        ws.models.register(run.id, name="churn")
         """
         check_model_name(name)
         run = self.runs.require_candidate(run_id)
         if run.tags.get(UNPROMOTABLE_TAG) == "false":
-            raise Conflict(f"Run {run_id} came from a job started with uncommitted changes; it can never be released.",
-                           hint="Commit the spec and code, run the job again, and register that run.")
+            raise Conflict(
+                f"Run {run_id} came from a job started with uncommitted changes; it can never be released.",
+                hint="Commit the spec and code, run the job again, and register that run.",
+            )
         prefix = f"{MODELS_PREFIX}{model}/"
         refs = [r for r in self.runs.artifacts_of(run_id) if r.name.startswith(prefix)]
         if not refs:
-            raise NotFound(f"Run {run_id} has no model named {model!r}.",
-                           hint="Log one in the run with run.log_model(model, input_example=X).")
+            raise NotFound(
+                f"Run {run_id} has no model named {model!r}.",
+                hint="Log one in the run with run.log_model(model, input_example=X).",
+            )
         files = [PackageFile(path=r.name.removeprefix(prefix), digest=r.digest, size=r.size) for r in refs]
         verify_package(self.artifacts, files, f"run {run_id}")
         manifest = read_manifest(self.artifacts, files, run_id)
@@ -95,26 +106,47 @@ class RegistryService:
             taken = next((v for v in unit.models.list_versions(name) if v.run_id == run_id), None)
             parent_version = self._parent(unit, name, parent, expected)
         if taken is not None:
-            raise Conflict(f"Run {run_id} is already {taken.ref}.",
-                           hint=f"`leanops models show {name} {taken.version}`.")
+            raise Conflict(
+                f"Run {run_id} is already {taken.ref}.", hint=f"`leanops models show {name} {taken.version}`."
+            )
         lineage = self._lineage(run, parent_version)
         zone = Zone(run.zone)
-        resource = Resource(type="ModelVersion", id=f"{name}/{expected}", owner=run.owner,
-                            attrs={"zone": run.zone, "data_class": run.data_class})
+        resource = Resource(
+            type="ModelVersion",
+            id=f"{name}/{expected}",
+            owner=run.owner,
+            attrs={"zone": run.zone, "data_class": run.data_class},
+        )
         context = {"metadata_complete": True, "tagged": self._tagged(run, zone), "data_class": run.data_class}
         details: dict[str, Any] = {"run_id": run_id, "flavor": manifest.flavor, "files": len(files)}
         with self.guard.act("model.register", resource, zone=zone, context=context, details=details) as unit:
             if unit.models.max_version(name) + 1 != expected:
                 raise Conflict(f"Another version of {name} was registered meanwhile.", hint="Register again.")
             version = ModelVersion(
-                name=name, version=expected, run_id=run_id, owner=run.owner, description=description,
-                created_at=self.clock.now(), created_by=self.guard.actor.name, manifest=manifest, lineage=lineage,
+                name=name,
+                version=expected,
+                run_id=run_id,
+                owner=run.owner,
+                description=description,
+                created_at=self.clock.now(),
+                created_by=self.guard.actor.name,
+                manifest=manifest,
+                lineage=lineage,
             )
             unit.models.add_version(version)
             for f in files:
-                unit.refs.add(ArtifactRef(digest=f.digest, owner_kind="model", owner_id=version.resource_id,
-                                          name=f.path, size=f.size, zone=run.zone, created_at=version.created_at,
-                                          created_by=version.created_by))
+                unit.refs.add(
+                    ArtifactRef(
+                        digest=f.digest,
+                        owner_kind="model",
+                        owner_id=version.resource_id,
+                        name=f.path,
+                        size=f.size,
+                        zone=run.zone,
+                        created_at=version.created_at,
+                        created_by=version.created_by,
+                    )
+                )
             details["version"] = expected
         return version
 
@@ -129,13 +161,16 @@ class RegistryService:
     def _lineage(self, run: RunRecord, parent: int | None) -> Lineage:
         env = run.environment
         return Lineage(
-            run_id=run.id, run_owner=run.owner, run_purpose=run.purpose,
+            run_id=run.id,
+            run_owner=run.owner,
+            run_purpose=run.purpose,
             job_id=next((run.tags[t] for t in JOB_TAGS if run.tags.get(t)), None),
             datasets=[DatasetLink(id=d.id, ref=self._dataset_ref(d.id), data_class=d.data_class) for d in run.datasets],
             code=CodeLink(commit=run.code.commit, dirty=run.code.dirty, remote=run.code.remote),
             features=list(run.features),
-            environment=({"python": env.python, "platform": env.platform, "packages_hash": env.packages_hash}
-                         if env else {}),
+            environment=(
+                {"python": env.python, "platform": env.platform, "packages_hash": env.packages_hash} if env else {}
+            ),
             parent=parent,
         )
 
@@ -176,22 +211,25 @@ class RegistryService:
 
     def list(self, name: str | None = None) -> list[ModelVersion]:
         """Every version (of `name`), by name then version."""
-        with self.guard.act("model.read", Resource(type="ModelVersion", id=f"{name or '*'}/*"),
-                            details={"op": "list"}) as unit:
+        with self.guard.act(
+            "model.read", Resource(type="ModelVersion", id=f"{name or '*'}/*"), details={"op": "list"}
+        ) as unit:
             versions = unit.models.list_versions(name)
         if name is not None and not versions:
             raise NotFound(f"No model {name!r}.", hint="`leanops models list` shows the registered models.")
         return versions
 
     def aliases(self, name: str | None = None) -> list[Alias]:
-        with self.guard.act("model.read", Resource(type="ModelVersion", id=f"{name or '*'}/*"),
-                            details={"op": "aliases"}) as unit:
+        with self.guard.act(
+            "model.read", Resource(type="ModelVersion", id=f"{name or '*'}/*"), details={"op": "aliases"}
+        ) as unit:
             return unit.models.aliases(name)
 
     def lineage(self, name: str, version: int | str = "latest") -> LineageReport:
         """version → run → dataset snapshots → code commit → feature set → parent versions."""
-        with self.guard.act("model.read", Resource(type="ModelVersion", id=f"{name}/{version}"),
-                            details={"op": "lineage"}) as unit:
+        with self.guard.act(
+            "model.read", Resource(type="ModelVersion", id=f"{name}/{version}"), details={"op": "lineage"}
+        ) as unit:
             mv = self._find(unit, name, version)
             ancestors: list[ModelVersion] = []
             seen, parent = {mv.version}, mv.lineage.parent
@@ -206,19 +244,33 @@ class RegistryService:
             approvals = unit.models.approvals(name, mv.version)
         run = self.runs.get(mv.run_id)
         return LineageReport(
-            model=mv, serving=serving, approvals=approvals,
-            run={"id": run.id, "status": str(run.status), "owner": run.owner, "purpose": run.purpose,
-                 "zone": run.zone, "start_time": run.start_time, "end_time": run.end_time,
-                 "params": run.params, "metrics": run.metrics, "tags": run.tags},
-            ancestors=[{"version": a.version, "run_id": a.run_id, "created_at": a.created_at,
-                        "created_by": a.created_by} for a in ancestors],
+            model=mv,
+            serving=serving,
+            approvals=approvals,
+            run={
+                "id": run.id,
+                "status": str(run.status),
+                "owner": run.owner,
+                "purpose": run.purpose,
+                "zone": run.zone,
+                "start_time": run.start_time,
+                "end_time": run.end_time,
+                "params": run.params,
+                "metrics": run.metrics,
+                "tags": run.tags,
+            },
+            ancestors=[
+                {"version": a.version, "run_id": a.run_id, "created_at": a.created_at, "created_by": a.created_by}
+                for a in ancestors
+            ],
         )
 
     def history(self, name: str) -> History:
         """Every alias move of `name` and which version each zone served when."""
         check_model_name(name)
-        with self.guard.act("model.read", Resource(type="ModelVersion", id=f"{name}/*"),
-                            details={"op": "history"}) as unit:
+        with self.guard.act(
+            "model.read", Resource(type="ModelVersion", id=f"{name}/*"), details={"op": "history"}
+        ) as unit:
             if not unit.models.list_versions(name):
                 raise NotFound(f"No model {name!r}.", hint="`leanops models list` shows the registered models.")
             moves = unit.models.moves(name)
@@ -228,15 +280,18 @@ class RegistryService:
     def evidence(self, name: str, version: int | str, zone: Zone | str) -> Evidence | None:
         """The latest evidence record of a version for a zone, if it was evaluated."""
         zone = promotion_zone(zone)
-        with self.guard.act("model.read", Resource(type="ModelVersion", id=f"{name}/{version}"),
-                            details={"op": "evidence", "zone": str(zone)}) as unit:
+        with self.guard.act(
+            "model.read",
+            Resource(type="ModelVersion", id=f"{name}/{version}"),
+            details={"op": "evidence", "zone": str(zone)},
+        ) as unit:
             mv = self._find(unit, name, version)
             return unit.models.latest_evidence(name, mv.version, zone)
 
     def load(self, name: str, version: int | str = "production", *, trusted: Iterable[str] = ()) -> Any:
         """The model object of a version (or of the version a zone serves), from verified bytes.
 
-            model = ws.models.load("churn", "production")
+        model = ws.models.load("churn", "production")
         """
         return self._load(self.get(name, version), trusted)
 
@@ -251,12 +306,19 @@ class RegistryService:
 
     # -- evidence and approval ------------------------------------------------------------
 
-    def evaluate(self, name: str, version: int | str, zone: Zone | str, *, rules: Path | str | None = None,
-                 trusted: Iterable[str] = ()) -> Evidence:
+    def evaluate(
+        self,
+        name: str,
+        version: int | str,
+        zone: Zone | str,
+        *,
+        rules: Path | str | None = None,
+        trusted: Iterable[str] = (),
+    ) -> Evidence:
         """Collect and store the evidence for serving a version in `zone`, item by item.
 
-            ev = ws.models.evaluate("churn", 3, zone="staging")
-            ev.passed, [(i.name, i.passed) for i in ev.items]
+        ev = ws.models.evaluate("churn", 3, zone="staging")
+        ev.passed, [(i.name, i.passed) for i in ev.items]
         """
         from leanops.registry.gather import gather_evidence
 
@@ -271,12 +333,18 @@ class RegistryService:
         self._require("model.evaluate", self._resource(mv), zone, context, details)
         items = gather_evidence(self, mv, run, prules, requirement, zone, trusted)
         evidence = Evidence(
-            id=uuid.uuid4().hex, name=mv.name, version=mv.version, zone=zone, created_at=self.clock.now(),
-            created_by=self.guard.actor.name, rules_file=self._shown(path), rules_digest=digest,
-            requirement=requirement, items=items,
+            id=uuid.uuid4().hex,
+            name=mv.name,
+            version=mv.version,
+            zone=zone,
+            created_at=self.clock.now(),
+            created_by=self.guard.actor.name,
+            rules_file=self._shown(path),
+            rules_digest=digest,
+            requirement=requirement,
+            items=items,
         )
-        details |= {"evidence": evidence.id, "passed": evidence.passed,
-                    "failed": [i.name for i in evidence.failures]}
+        details |= {"evidence": evidence.id, "passed": evidence.passed, "failed": [i.name for i in evidence.failures]}
         with self.guard.act("model.evaluate", self._resource(mv), zone=zone, context=context, details=details) as unit:
             unit.models.add_evidence(evidence)
         return evidence
@@ -298,13 +366,23 @@ class RegistryService:
             if gaps:
                 raise _refused("approve", mv, zone, gaps)
             assert evidence is not None
-            mine = [a for a in unit.models.approvals(mv.name, mv.version, zone)
-                    if a.approver == self.guard.actor.name and a.evidence_id == evidence.id]
+            mine = [
+                a
+                for a in unit.models.approvals(mv.name, mv.version, zone)
+                if a.approver == self.guard.actor.name and a.evidence_id == evidence.id
+            ]
             if mine:
                 raise Conflict(f"{self.guard.actor.name} already approved {mv.ref} for {zone} on this evidence.")
-            approval = Approval(id=uuid.uuid4().hex, name=mv.name, version=mv.version, zone=zone,
-                                approver=self.guard.actor.name, approved_at=self.clock.now(), reason=reason,
-                                evidence_id=evidence.id)
+            approval = Approval(
+                id=uuid.uuid4().hex,
+                name=mv.name,
+                version=mv.version,
+                zone=zone,
+                approver=self.guard.actor.name,
+                approved_at=self.clock.now(),
+                reason=reason,
+                evidence_id=evidence.id,
+            )
             unit.models.add_approval(approval)
             details["approval"] = approval.id
         return approval
@@ -314,7 +392,7 @@ class RegistryService:
     def promote(self, name: str, version: int | str, zone: Zone | str, *, reason: str) -> AliasMove:
         """Point `zone`'s alias at a version — if the policy allows and its evidence passes.
 
-            ws.models.promote("churn", 3, "production", reason="beats v2 on the March holdout")
+        ws.models.promote("churn", 3, "production", reason="beats v2 on the March holdout")
         """
         zone = promotion_zone(zone)
         reason = _reason(reason, "promote")
@@ -323,11 +401,18 @@ class RegistryService:
             evidence = unit.models.latest_evidence(mv.name, mv.version, zone)
             approvals = unit.models.approvals(mv.name, mv.version, zone)
         run = self.runs.get(mv.run_id)
-        context = {"approved": bool(approvals), "metadata_complete": _metadata_ok(evidence),
-                   "tagged": self._tagged(run, zone)}
-        details: dict[str, Any] = {"zone": str(zone), "version": mv.version, "reason": reason,
-                                   "evidence": evidence.id if evidence else None,
-                                   "approval": approvals[-1].id if approvals else None}
+        context = {
+            "approved": bool(approvals),
+            "metadata_complete": _metadata_ok(evidence),
+            "tagged": self._tagged(run, zone),
+        }
+        details: dict[str, Any] = {
+            "zone": str(zone),
+            "version": mv.version,
+            "reason": reason,
+            "evidence": evidence.id if evidence else None,
+            "approval": approvals[-1].id if approvals else None,
+        }
         self._require("model.promote", self._resource(mv), zone, context, details)
         gaps = evidence_gaps(evidence, self._requirement(mv.name, zone, evidence))
         if gaps:
@@ -337,8 +422,16 @@ class RegistryService:
             current = unit.models.get_alias(mv.name, zone)
             if current is not None and current.version == mv.version:
                 raise Conflict(f"{zone} already serves {mv.ref}.")
-            move = self._move(unit, mv, zone, "promote", current, reason,
-                              evidence.id if evidence else None, approvals[-1].id if approvals else None)
+            move = self._move(
+                unit,
+                mv,
+                zone,
+                "promote",
+                current,
+                reason,
+                evidence.id if evidence else None,
+                approvals[-1].id if approvals else None,
+            )
             details["previous"] = move.previous
         return move
 
@@ -377,17 +470,36 @@ class RegistryService:
         with self.guard.act("model.rollback", self._resource(mv), zone=zone, context=context, details=details) as unit:
             now_serving = unit.models.get_alias(name, zone)
             if now_serving is None or now_serving.version != current.version:
-                raise Conflict(f"{zone} of {name} changed while rolling back.",
-                               hint="Look at `leanops models history` and retry.")
+                raise Conflict(
+                    f"{zone} of {name} changed while rolling back.", hint="Look at `leanops models history` and retry."
+                )
             return self._move(unit, mv, zone, "rollback", now_serving, reason, None, None)
 
-    def _move(self, unit: Any, mv: ModelVersion, zone: Zone, action: str, current: Alias | None, reason: str,
-              evidence_id: str | None, approval_id: str | None) -> AliasMove:
+    def _move(
+        self,
+        unit: Any,
+        mv: ModelVersion,
+        zone: Zone,
+        action: str,
+        current: Alias | None,
+        reason: str,
+        evidence_id: str | None,
+        approval_id: str | None,
+    ) -> AliasMove:
         now, actor = self.clock.now(), self.guard.actor.name
         unit.models.set_alias(Alias(name=mv.name, zone=zone, version=mv.version, updated_at=now, updated_by=actor))
-        move = AliasMove(name=mv.name, zone=zone, version=mv.version, previous=current.version if current else None,
-                         action=action, actor=actor, at=now, reason=reason, evidence_id=evidence_id,
-                         approval_id=approval_id)  # type: ignore[arg-type]
+        move = AliasMove(
+            name=mv.name,
+            zone=zone,
+            version=mv.version,
+            previous=current.version if current else None,
+            action=action,
+            actor=actor,
+            at=now,
+            reason=reason,
+            evidence_id=evidence_id,
+            approval_id=approval_id,
+        )  # type: ignore[arg-type]
         unit.models.add_move(move)
         return move
 
@@ -396,8 +508,9 @@ class RegistryService:
     def _resource(self, mv: ModelVersion) -> Resource:
         return Resource(type="ModelVersion", id=mv.resource_id, owner=mv.owner)
 
-    def _require(self, action: str, resource: Resource, zone: Zone, context: dict[str, Any],
-                 details: dict[str, Any]) -> None:
+    def _require(
+        self, action: str, resource: Resource, zone: Zone, context: dict[str, Any], details: dict[str, Any]
+    ) -> None:
         """Ask before any work is done; a refusal is audited by `check`, which then raises."""
         if not self.guard.decide(action, resource, zone, context).allowed:
             self.guard.check(action, resource, zone=zone, context=context, details=details)
@@ -428,7 +541,7 @@ class RegistryService:
             raise NotFound(
                 f"No promotion rules for {name} at {path}.",
                 hint=f"Write {self._shown(path)} with `evaluation:`, `thresholds:` and `test_command:` "
-                     "(see docs/registry.md), or pass --rules PATH.",
+                "(see docs/registry.md), or pass --rules PATH.",
             )
         return path
 
@@ -470,8 +583,9 @@ def _metadata_ok(evidence: Evidence | None) -> bool:
 
 def _reason(reason: str, what: str) -> str:
     if not isinstance(reason, str) or not reason.strip():
-        raise ValidationError(f"Say why you {what}: a reason is required and kept in the history.",
-                              hint="Pass --reason \"…\".")
+        raise ValidationError(
+            f"Say why you {what}: a reason is required and kept in the history.", hint='Pass --reason "…".'
+        )
     return reason.strip()
 
 

@@ -67,10 +67,10 @@ def active_run() -> Run | None:
 class Run:
     """A run being tracked. Use it as a context manager, or call `end()`.
 
-        with ws.runs.start("tune lr", datasets=["customers"]) as run:
-            run.log_params({"lr": 0.01})
-            for step, loss in enumerate(losses):
-                run.log_metric("loss", loss, step=step)
+    with ws.runs.start("tune lr", datasets=["customers"]) as run:
+        run.log_params({"lr": 0.01})
+        for step, loss in enumerate(losses):
+            run.log_metric("loss", loss, step=step)
     """
 
     def __init__(self, service: RunService, record: RunRecord, *, on_end: Callable[[], None] | None = None) -> None:
@@ -151,8 +151,10 @@ class Run:
         for key, text, _ in rows:
             known = self.record.params.get(key)
             if known is not None and known != text:
-                raise Conflict(f"Param {key!r} is already {known!r} in run {self.id}; params never change.",
-                               hint="Log the new value under another name, or start a new run.")
+                raise Conflict(
+                    f"Param {key!r} is already {known!r} in run {self.id}; params never change.",
+                    hint="Log the new value under another name, or start a new run.",
+                )
         for row in rows:
             if row[0] not in self.record.params:
                 self.record.params[row[0]] = row[1]
@@ -256,7 +258,9 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.end("ok")
         else:
@@ -268,8 +272,10 @@ class Run:
 
     def _raise_blocked(self) -> None:
         if self._ended:
-            raise Conflict(f"Run {self.id} has ended ({self.record.status}); nothing more can be logged to it.",
-                           hint="Start a new run with leanops.start_run(...).")
+            raise Conflict(
+                f"Run {self.id} has ended ({self.record.status}); nothing more can be logged to it.",
+                hint="Start a new run with leanops.start_run(...).",
+            )
         error, self._error, self._blocked = self._error, None, False
         if isinstance(error, LeanopsError):
             raise error

@@ -20,9 +20,23 @@ from leanops.errors import ValidationError
 
 # Every field of the required metadata schema, in the order `runs validate` reports them.
 RUN_FIELDS: tuple[str, ...] = (
-    "run_id", "owner", "purpose", "code_commit", "code_dirty", "code_remote", "datasets",
-    "features", "params", "metrics", "artifacts", "environment", "start_time", "end_time",
-    "status", "approval", "tags",
+    "run_id",
+    "owner",
+    "purpose",
+    "code_commit",
+    "code_dirty",
+    "code_remote",
+    "datasets",
+    "features",
+    "params",
+    "metrics",
+    "artifacts",
+    "environment",
+    "start_time",
+    "end_time",
+    "status",
+    "approval",
+    "tags",
 )
 # The ones a run can already carry when it is created; the policy sees those at `run.create`.
 START_FIELDS = frozenset(RUN_FIELDS) - {"params", "metrics", "artifacts", "end_time", "tags"}
@@ -160,8 +174,9 @@ class RunRepo(Protocol):
     def finish(self, run_id: str, status: RunStatus, end_time: datetime, missing: list[str]) -> None: ...
     def heartbeat(self, run_id: str, at: datetime) -> None: ...
     def add_params(self, run_id: str, params: Sequence[ParamRow]) -> None: ...
-    def add_metrics(self, run_id: str, points: Sequence[MetricPoint], first_seq: int,
-                    latest: Mapping[str, MetricPoint]) -> None: ...
+    def add_metrics(
+        self, run_id: str, points: Sequence[MetricPoint], first_seq: int, latest: Mapping[str, MetricPoint]
+    ) -> None: ...
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
     def add_datasets(self, run_id: str, datasets: Sequence[DatasetUse]) -> None: ...
     def metric_history(self, run_id: str, key: str) -> list[MetricPoint]: ...
@@ -169,6 +184,7 @@ class RunRepo(Protocol):
 
 
 # --- rules ---------------------------------------------------------------------------------
+
 
 def check_key(name: object, what: str) -> str:
     """Metric, param and tag names become columns and CLI filters: keep them plain."""

@@ -19,6 +19,7 @@ from leanops.errors import Conflict, IncompleteMetadata, NotFound, ValidationErr
 from leanops.guard import Guard
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore
+from leanops.process import pid_alive
 from leanops.runs import environment
 from leanops.runs.models import (
     ENVIRONMENT_PREFIX,
@@ -89,8 +90,8 @@ class RunService:
     ) -> Run:
         """Open a run: capture code, environment and datasets, record it, and return its handle.
 
-            with ws.runs.start("baseline churn model", datasets=["customers@3"], features=["age"]) as run:
-                run.log_metric("auc", 0.91)
+        with ws.runs.start("baseline churn model", datasets=["customers@3"], features=["age"]) as run:
+            run.log_metric("auc", 0.91)
         """
         from leanops.runs.handle import Run
 
@@ -101,21 +102,40 @@ class RunService:
         uses = self._resolve_datasets(datasets)
         text = environment.packages_text()
         env = Environment(
-            python=environment.python_version(), platform=environment.platform_name(),
-            packages_hash=environment.packages_hash(text), packages_count=len(environment.installed_packages()),
+            python=environment.python_version(),
+            platform=environment.platform_name(),
+            packages_hash=environment.packages_hash(text),
+            packages_count=len(environment.installed_packages()),
         )
         env.packages_digest = self.artifacts.put_bytes(text)
         now = self.guard.clock.now()
         record = RunRecord(
-            id=uuid.uuid4().hex, owner=actor, purpose=purpose or "", zone=str(run_zone), start_time=now,
-            code=environment.code_version(code_dir), datasets=uses, data_class=max_data_class(d.data_class for d in uses),
-            features=[str(f) for f in features], environment=env, pid=os.getpid(), hostname=socket.gethostname(),
-            heartbeat_at=now, params={k: v for k, v, _ in param_rows}, tags=tag_rows, artifacts=[PACKAGES_ARTIFACT],
+            id=uuid.uuid4().hex,
+            owner=actor,
+            purpose=purpose or "",
+            zone=str(run_zone),
+            start_time=now,
+            code=environment.code_version(code_dir),
+            datasets=uses,
+            data_class=max_data_class(d.data_class for d in uses),
+            features=[str(f) for f in features],
+            environment=env,
+            pid=os.getpid(),
+            hostname=socket.gethostname(),
+            heartbeat_at=now,
+            params={k: v for k, v, _ in param_rows},
+            tags=tag_rows,
+            artifacts=[PACKAGES_ARTIFACT],
         )
         missing = missing_fields(record, self.settings.required_fields, at_start=True)
         details = {"purpose": record.purpose, "datasets": [d.id for d in uses], "missing": missing}
-        with self.guard.act("run.create", self.resource(record), zone=run_zone,
-                            context=self._context(record, complete=not missing), details=details) as unit:
+        with self.guard.act(
+            "run.create",
+            self.resource(record),
+            zone=run_zone,
+            context=self._context(record, complete=not missing),
+            details=details,
+        ) as unit:
             unit.runs.add(record)
             unit.runs.add_datasets(record.id, uses)
             unit.runs.add_params(record.id, param_rows)
@@ -137,13 +157,23 @@ class RunService:
             if service is None or not hasattr(service, "resolve"):
                 raise ValidationError(f"Cannot check dataset {ref!r}: this workspace has no dataset service.")
             snapshot = service.resolve(ref)
-            use = DatasetUse(id=_snapshot_id(snapshot, ref), ref=getattr(snapshot, "ref", None) or ref,
-                             name=getattr(snapshot, "name", None), data_class=_snapshot_class(snapshot))
+            use = DatasetUse(
+                id=_snapshot_id(snapshot, ref),
+                ref=getattr(snapshot, "ref", None) or ref,
+                name=getattr(snapshot, "name", None),
+                data_class=_snapshot_class(snapshot),
+            )
             uses[use.id] = use
         return list(uses.values())
 
-    def write_batch(self, run: RunRecord, points: Sequence[MetricPoint], params: Sequence[ParamRow],
-                    tags: Mapping[str, str], first_seq: int | None = None) -> dict[str, MetricPoint]:
+    def write_batch(
+        self,
+        run: RunRecord,
+        points: Sequence[MetricPoint],
+        params: Sequence[ParamRow],
+        tags: Mapping[str, str],
+        first_seq: int | None = None,
+    ) -> dict[str, MetricPoint]:
         """One flush of a run's buffer: one transaction, one audit record, however many points.
         Returns each metric's latest point in the batch.
 
@@ -155,8 +185,9 @@ class RunService:
             first_seq = time.time_ns() // 1000
         latest = latest_points(points)
         details = {"points": len(points), "params": len(params), "tags": len(tags)}
-        with self.guard.act("run.log", self.resource(run), zone=Zone(run.zone),
-                            context=self._context(run), details=details) as unit:
+        with self.guard.act(
+            "run.log", self.resource(run), zone=Zone(run.zone), context=self._context(run), details=details
+        ) as unit:
             unit.runs.add_params(run.id, params)
             unit.runs.add_metrics(run.id, points, first_seq, latest)
             unit.runs.set_tags(run.id, tags)
@@ -169,8 +200,11 @@ class RunService:
         if not path.exists():
             raise NotFound(f"No file or folder at {path} to log.")
         base = name or path.name
-        files = [(f"{base}/{p.relative_to(path).as_posix()}", p) for p in sorted(path.rglob("*")) if p.is_file()] \
-            if path.is_dir() else [(base, path)]
+        files = (
+            [(f"{base}/{p.relative_to(path).as_posix()}", p) for p in sorted(path.rglob("*")) if p.is_file()]
+            if path.is_dir()
+            else [(base, path)]
+        )
         return self._store_files(run, files, op="artifact")
 
     def log_model(self, run: RunRecord, model: Any, name: str = "model", input_example: Any = None) -> list[str]:
@@ -179,19 +213,24 @@ class RunService:
 
         with tempfile.TemporaryDirectory(prefix="leanops-model-") as tmp:
             package = flavors.save_model(model, Path(tmp) / "model", input_example=input_example)
-            files = [(f"{MODELS_PREFIX}{name}/{p.relative_to(package.path).as_posix()}", p)
-                     for p in sorted(package.path.rglob("*")) if p.is_file()]
+            files = [
+                (f"{MODELS_PREFIX}{name}/{p.relative_to(package.path).as_posix()}", p)
+                for p in sorted(package.path.rglob("*"))
+                if p.is_file()
+            ]
             return self._store_files(run, files, op="model", extra={"flavor": package.manifest.flavor})
 
-    def _store_files(self, run: RunRecord, files: list[tuple[str, Path]], *, op: str,
-                     extra: dict[str, Any] | None = None) -> list[str]:
+    def _store_files(
+        self, run: RunRecord, files: list[tuple[str, Path]], *, op: str, extra: dict[str, Any] | None = None
+    ) -> list[str]:
         for name, _ in files:
             if name in run.artifacts:
                 raise Conflict(f"Run {run.id} already has an artifact named {name!r}.", hint="Pass another name=.")
         stored = [(name, self.artifacts.put_file(p), p.stat().st_size) for name, p in files]
         details = {"op": op, "artifacts": [n for n, _, _ in stored], **(extra or {})}
-        with self.guard.act("run.log", self.resource(run), zone=Zone(run.zone),
-                            context=self._context(run), details=details) as unit:
+        with self.guard.act(
+            "run.log", self.resource(run), zone=Zone(run.zone), context=self._context(run), details=details
+        ) as unit:
             for name, digest, size in stored:
                 unit.refs.add(self._ref(run, name, digest, size))
         run.artifacts.extend(n for n, _, _ in stored)
@@ -215,8 +254,13 @@ class RunService:
         missing = missing_fields(run, self.settings.required_fields)
         status = final_status(missing, outcome)
         details = {"op": "end", "status": str(status), "missing": missing}
-        with self.guard.act("run.log", self.resource(run), zone=Zone(run.zone),
-                            context=self._context(run, complete=not missing), details=details) as unit:
+        with self.guard.act(
+            "run.log",
+            self.resource(run),
+            zone=Zone(run.zone),
+            context=self._context(run, complete=not missing),
+            details=details,
+        ) as unit:
             unit.runs.finish(run.id, status, run.end_time, missing)
         run.status, run.missing = status, missing
         return status
@@ -237,8 +281,9 @@ class RunService:
         """Which required fields the run lacks under the current schema."""
         record = self.get(run_id)
         required = list(self.settings.required_fields)
-        return Validation(run_id=run_id, status=record.status, required=required,
-                          missing=missing_fields(record, required))
+        return Validation(
+            run_id=run_id, status=record.status, required=required, missing=missing_fields(record, required)
+        )
 
     def require_candidate(self, run_id: str) -> RunRecord:
         """The run, if it may become a model version; `IncompleteMetadata` names what it lacks."""
@@ -248,7 +293,8 @@ class RunService:
             raise IncompleteMetadata(
                 f"Run {run_id} lacks required metadata: {', '.join(missing)}.",
                 hint="A run missing required fields can never become a model version; start a new run that logs them.",
-                run_id=run_id, missing=missing,
+                run_id=run_id,
+                missing=missing,
             )
         if record.status != RunStatus.FINISHED:
             raise Conflict(f"Run {run_id} is {record.status}; only a finished run can become a model version.")
@@ -308,13 +354,22 @@ class RunService:
             run_status = RunStatus(status) if status else None
         except ValueError:
             raise ValidationError(f"Unknown status {status!r}.", hint=f"Use one of {', '.join(RunStatus)}.") from None
-        return RunFilter(params=pfs, metrics=mfs, tags={k: str(v) for k, v in tag_map.items()}, status=run_status,
-                         owner=owner, dataset=dataset, sort=check_sort(sort), descending=descending, limit=limit)
+        return RunFilter(
+            params=pfs,
+            metrics=mfs,
+            tags={k: str(v) for k, v in tag_map.items()},
+            status=run_status,
+            owner=owner,
+            dataset=dataset,
+            sort=check_sort(sort),
+            descending=descending,
+            limit=limit,
+        )
 
     def search(self, flt: RunFilter | None = None, **kwargs: Any) -> pd.DataFrame:
         """Matching runs as a DataFrame, one row each: run_id, status, owner, …, params.X, metrics.Y, tags.Z.
 
-            ws.runs.search(params={"lr": 0.01}, metrics=["auc>0.8"], sort="metrics.auc", descending=True)
+        ws.runs.search(params={"lr": 0.01}, metrics=["auc>0.8"], sort="metrics.auc", descending=True)
         """
         flt = flt or self.filter(**kwargs)
         details = {"op": "search", **flt.model_dump(mode="json", exclude_defaults=True)}
@@ -331,10 +386,17 @@ class RunService:
         fields: dict[str, dict[str, Any]] = {}
         for rec in records:
             column = {
-                "status": str(rec.status), "owner": rec.owner, "purpose": rec.purpose, "zone": rec.zone,
-                "start_time": rec.start_time, "end_time": rec.end_time, "approval": str(rec.approval),
-                "code_commit": rec.code.commit, "code_dirty": rec.code.dirty,
-                "datasets": ", ".join(d.ref or d.id for d in rec.datasets), "data_class": rec.data_class,
+                "status": str(rec.status),
+                "owner": rec.owner,
+                "purpose": rec.purpose,
+                "zone": rec.zone,
+                "start_time": rec.start_time,
+                "end_time": rec.end_time,
+                "approval": str(rec.approval),
+                "code_commit": rec.code.commit,
+                "code_dirty": rec.code.dirty,
+                "datasets": ", ".join(d.ref or d.id for d in rec.datasets),
+                "data_class": rec.data_class,
                 "features": ", ".join(rec.features),
                 "python": rec.environment.python if rec.environment else None,
                 "packages_hash": rec.environment.packages_hash[:12] if rec.environment else None,
@@ -362,9 +424,13 @@ class RunService:
             if wanted is not None and run.id not in wanted:
                 continue
             reason = dead_reason(
-                run, now, hostname=socket.gethostname(), pid_alive=_pid_alive,
+                run,
+                now,
+                hostname=socket.gethostname(),
+                pid_alive=pid_alive,
                 stale_after=timedelta(seconds=self.settings.stale_after_seconds),
-                own_pid=os.getpid(), open_here=is_open_here,
+                own_pid=os.getpid(),
+                open_here=is_open_here,
             )
             if reason:
                 unit.runs.finish(run.id, RunStatus.KILLED, run.heartbeat_at or now, [])
@@ -384,8 +450,16 @@ class RunService:
         return {"metadata_complete": complete, "data_class": run.data_class, "tagged": tagged}
 
     def _ref(self, run: RunRecord, name: str, digest: str, size: int) -> ArtifactRef:
-        return ArtifactRef(digest=digest, owner_kind="run", owner_id=run.id, name=name, size=size, zone=run.zone,
-                           created_at=self.guard.clock.now(), created_by=self.guard.actor.name)
+        return ArtifactRef(
+            digest=digest,
+            owner_kind="run",
+            owner_id=run.id,
+            name=name,
+            size=size,
+            zone=run.zone,
+            created_at=self.guard.clock.now(),
+            created_by=self.guard.actor.name,
+        )
 
 
 def page_frame(page: Any) -> pd.DataFrame:
@@ -426,13 +500,3 @@ def _snapshot_class(snapshot: Any) -> str:
         if value:
             return str(value)
     return "none"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -26,9 +26,9 @@ def start_run(
 ) -> Run:
     """Start a tracked run in `workspace` (default: the project found from the working directory).
 
-        with leanops.start_run(purpose="baseline", datasets=["customers"], features=["age", "plan"]) as run:
-            run.log_params({"C": 1.0})
-            run.log_metric("auc", 0.91)
+    with leanops.start_run(purpose="baseline", datasets=["customers"], features=["age", "plan"]) as run:
+        run.log_params({"C": 1.0})
+        run.log_metric("auc", 0.91)
     """
     owned = workspace is None
     if workspace is None:
@@ -37,8 +37,16 @@ def start_run(
         workspace = Workspace.from_config()
     ws = workspace
     try:
-        return ws.runs.start(purpose, datasets=datasets, features=features, params=params, tags=tags, zone=zone,
-                             code_dir=code_dir, on_end=ws.close if owned else None)
+        return ws.runs.start(
+            purpose,
+            datasets=datasets,
+            features=features,
+            params=params,
+            tags=tags,
+            zone=zone,
+            code_dir=code_dir,
+            on_end=ws.close if owned else None,
+        )
     except BaseException:
         if owned:
             ws.close()

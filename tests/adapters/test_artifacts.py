@@ -333,9 +333,7 @@ def test_s3_endpoint_comes_from_the_environment(
     s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, s3_endpoint)
-    store = artifact_store_from_url(
-        f"s3://{s3_bucket}/{uuid.uuid4().hex}", key="testing", secret="testing"
-    )
+    store = artifact_store_from_url(f"s3://{s3_bucket}/{uuid.uuid4().hex}", key="testing", secret="testing")
     assert store.get_bytes(store.put_bytes(b"via env")) == b"via env"
 
 

@@ -33,8 +33,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"path": self.path, "type": self.headers["Content-Type"],
-                                          "json": json.loads(body)})
+                receiver.received.append(
+                    {"path": self.path, "type": self.headers["Content-Type"], "json": json.loads(body)}
+                )
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.end_headers()
@@ -61,8 +62,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_webhook_posts_json(receiver: Receiver) -> None:
-    WebhookNotifier(f"{receiver.url}/hooks/abc").send("Job x timed out", "stopped at 30m", severity="error",
-                                                      owner="alice", job_id="j1")
+    WebhookNotifier(f"{receiver.url}/hooks/abc").send(
+        "Job x timed out", "stopped at 30m", severity="error", owner="alice", job_id="j1"
+    )
     [hit] = receiver.received
     assert hit["path"] == "/hooks/abc" and hit["type"] == "application/json"
     body = hit["json"]
@@ -90,7 +92,9 @@ def test_slack_payload_is_text(receiver: Receiver) -> None:
     SlackNotifier(receiver.url).send("Job x gave up", "3 attempts", severity="error", owner="alice", job="x")
     text = receiver.received[0]["json"]["text"]
     assert receiver.received[0]["json"].keys() == {"text"}
-    assert text.startswith(":x: *Job x gave up*") and "3 attempts" in text and "owner: alice" in text and "job: x" in text
+    assert (
+        text.startswith(":x: *Job x gave up*") and "3 attempts" in text and "owner: alice" in text and "job: x" in text
+    )
 
 
 def test_log_sinks_write_one_line_per_notice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,8 +117,9 @@ def test_fanout_survives_a_dead_sink(receiver: Receiver, tmp_path: Path) -> None
 
 
 def test_sinks_are_chosen_by_scheme(receiver: Receiver, tmp_path: Path) -> None:
-    fan = build_notifier(["stderr", "file:rel/n.log", f"file://{tmp_path}/abs.log", receiver.url,
-                          "slack+" + receiver.url], root=tmp_path)
+    fan = build_notifier(
+        ["stderr", "file:rel/n.log", f"file://{tmp_path}/abs.log", receiver.url, "slack+" + receiver.url], root=tmp_path
+    )
     kinds = [type(s).__name__ for s in fan.sinks]
     assert kinds == ["LogNotifier", "LogNotifier", "LogNotifier", "WebhookNotifier", "SlackNotifier"]
     fan.send("hello", "world", owner="alice")

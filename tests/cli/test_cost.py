@@ -25,8 +25,14 @@ def proj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Path:  # noqa:
     monkeypatch.chdir(folder)
     monkeypatch.setenv("LEANOPS_NOTIFY__SINKS", '["file:notices.log"]')
     (folder / "jobs").mkdir()
-    spec = {"name": "train", "entrypoint": [sys.executable, "-c", "pass"], "owner": "alice", "deadline": "2h",
-            "resources": {"cpu": 4, "memory": "8Gi"}, "tags": {"model": "churn"}}
+    spec = {
+        "name": "train",
+        "entrypoint": [sys.executable, "-c", "pass"],
+        "owner": "alice",
+        "deadline": "2h",
+        "resources": {"cpu": 4, "memory": "8Gi"},
+        "tags": {"model": "churn"},
+    }
     (folder / "jobs" / "train.yaml").write_text(yaml.safe_dump(spec))
     return folder
 
@@ -36,7 +42,9 @@ def test_budget_set_list_show_and_audit(proj: Path, cli) -> None:  # noqa: ANN00
     assert result.exit_code == 0, result.output
     assert "budget sandbox/*: 50.00 USD/month, owner alice, alerts at 50%, 80%, 100%" in result.output
     listed = json.loads(cli("budget", "list", "--json").output)
-    assert [(b["budget"]["key"], b["budget"]["owner"], b["spent"]) for b in listed] == [("sandbox/*", "alice", "0.000000")]
+    assert [(b["budget"]["key"], b["budget"]["owner"], b["spent"]) for b in listed] == [
+        ("sandbox/*", "alice", "0.000000")
+    ]
     shown = cli("budget", "show", "--zone", "sandbox")
     assert shown.exit_code == 0 and "refused (hard ceiling)" in shown.output
     assert cli("budget", "show", "--zone", "production").exit_code == 4
@@ -46,7 +54,9 @@ def test_budget_set_list_show_and_audit(proj: Path, cli) -> None:  # noqa: ANN00
 
 def test_a_developer_cannot_set_a_budget(proj: Path, cli) -> None:  # noqa: ANN001
     assert cli("users", "add", "bob", "--role", "developer").exit_code == 0
-    result = cli("budget", "set", "--zone", "sandbox", "--monthly", "1000", "--owner", "bob", env={"LEANOPS_USER": "bob"})
+    result = cli(
+        "budget", "set", "--zone", "sandbox", "--monthly", "1000", "--owner", "bob", env={"LEANOPS_USER": "bob"}
+    )
     assert result.exit_code == 7 and "may not budget.set" in result.output
 
 
@@ -63,8 +73,12 @@ def test_estimate_before_running(proj: Path, cli) -> None:  # noqa: ANN001
 def test_report_formats_and_totals(proj: Path, cli) -> None:  # noqa: ANN001
     with Workspace.from_config() as ws:
         for n, owner in enumerate(("alice", "bob", "bob")):
-            ws.cost.record_usage("serving", Usage(endpoint_hours=10), source=f"s{n}",
-                                 tags={"owner": owner, "cost_center": "ml", "model": "churn", "endpoint": "churn-api"})
+            ws.cost.record_usage(
+                "serving",
+                Usage(endpoint_hours=10),
+                source=f"s{n}",
+                tags={"owner": owner, "cost_center": "ml", "model": "churn", "endpoint": "churn-api"},
+            )
     data = json.loads(cli("cost", "report", "--week", "--by", "owner", "--format", "json").output)
     assert Decimal(data["total"]) == Decimal(3) == sum(Decimal(r["amount"]) for r in data["rows"])
     assert [r["group"] for r in data["rows"]] == ["bob", "alice"]

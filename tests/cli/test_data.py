@@ -44,10 +44,26 @@ def test_register_list_show(files: Path, cli) -> None:  # noqa: ANN001
 
 
 def test_register_json_with_class_and_source(files: Path, cli) -> None:  # noqa: ANN001
-    result = cli("data", "register", "v1", "--name", "raw", "--class", "public", "--source", "s3://lake/raw/", "--json",
-                 env={"LEANOPS_DATA__ALLOWED_SOURCES": '["s3://lake/*"]'})
+    result = cli(
+        "data",
+        "register",
+        "v1",
+        "--name",
+        "raw",
+        "--class",
+        "public",
+        "--source",
+        "s3://lake/raw/",
+        "--json",
+        env={"LEANOPS_DATA__ALLOWED_SOURCES": '["s3://lake/*"]'},
+    )
     snap = json.loads(result.output)
-    assert (snap["format"], snap["kind"], snap["data_class"], snap["source"]) == ("csv", "folder", "public", "s3://lake/raw/")
+    assert (snap["format"], snap["kind"], snap["data_class"], snap["source"]) == (
+        "csv",
+        "folder",
+        "public",
+        "s3://lake/raw/",
+    )
 
 
 def test_diff(files: Path, cli) -> None:  # noqa: ANN001
@@ -84,13 +100,16 @@ def test_contract_typo_exits_3_with_line(files: Path, cli) -> None:  # noqa: ANN
     assert "typo.yaml:4: key 'columns.id.nulable': unknown key (did you mean 'nullable'?)" in result.output
 
 
-@pytest.mark.parametrize(("args", "code", "text"), [
-    (["data", "show", "ghost"], 4, "No dataset or snapshot 'ghost'"),
-    (["data", "register", "nope.csv", "--name", "c"], 4, "No file or folder"),
-    (["data", "register", "v1/customers.csv", "--name", ""], 3, "not a valid dataset name"),
-    (["data", "register", "v1/customers.csv", "--name", "c", "--class", "secret"], 3, "not a data class"),
-    (["data", "register", "contract.yaml", "--name", "c"], 3, "neither CSV nor Parquet"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        (["data", "show", "ghost"], 4, "No dataset or snapshot 'ghost'"),
+        (["data", "register", "nope.csv", "--name", "c"], 4, "No file or folder"),
+        (["data", "register", "v1/customers.csv", "--name", ""], 3, "not a valid dataset name"),
+        (["data", "register", "v1/customers.csv", "--name", "c", "--class", "secret"], 3, "not a data class"),
+        (["data", "register", "contract.yaml", "--name", "c"], 3, "neither CSV nor Parquet"),
+    ],
+)
 def test_bad_input_exit_codes(files: Path, cli, args: list[str], code: int, text: str) -> None:  # noqa: ANN001
     result = cli(*args)
     assert result.exit_code == code, result.output
@@ -103,5 +122,7 @@ def test_policy_refusals_exit_7(ws: Workspace, files: Path, cli) -> None:  # noq
     refused = cli("data", "show", "patients", env={"LEANOPS_USER": "bob"})
     assert refused.exit_code == 7 and "sandbox-no-sensitive-data" in refused.output
     assert cli("--zone", "staging", "data", "show", "patients", env={"LEANOPS_USER": "bob"}).exit_code == 0
-    offlist = cli("data", "register", "v2/customers.csv", "--name", "c", env={"LEANOPS_DATA__ALLOWED_SOURCES": '["s3://lake/*"]'})
+    offlist = cli(
+        "data", "register", "v2/customers.csv", "--name", "c", env={"LEANOPS_DATA__ALLOWED_SOURCES": '["s3://lake/*"]'}
+    )
     assert offlist.exit_code == 7 and "sources-on-allowlist" in offlist.output

@@ -61,27 +61,64 @@ def test_bad_token_lifetime(proj: Path, cli) -> None:  # noqa: ANN001
 
 def test_policy_check_and_explain(proj: Path, cli) -> None:  # noqa: ANN001
     assert cli("policy", "check").exit_code == 0
-    result = cli("policy", "explain", "--principal", "bob", "--action", "model.approve",
-                 "--resource", "ModelVersion:churn/1", "--owner", "bob", "--in-zone", "staging")
+    result = cli(
+        "policy",
+        "explain",
+        "--principal",
+        "bob",
+        "--action",
+        "model.approve",
+        "--resource",
+        "ModelVersion:churn/1",
+        "--owner",
+        "bob",
+        "--in-zone",
+        "staging",
+    )
     assert "DENY" in result.output and "no-self-approval" in result.output
-    result = cli("policy", "explain", "--principal", "carol", "--action", "model.approve",
-                 "--resource", "ModelVersion:churn/1", "--owner", "bob", "--in-zone", "staging")
+    result = cli(
+        "policy",
+        "explain",
+        "--principal",
+        "carol",
+        "--action",
+        "model.approve",
+        "--resource",
+        "ModelVersion:churn/1",
+        "--owner",
+        "bob",
+        "--in-zone",
+        "staging",
+    )
     assert "ALLOW" in result.output and "approvers-release" in result.output
-    result = cli("policy", "explain", "--principal", "bob", "--action", "dataset.read",
-                 "--resource", "Dataset:x", "-c", "data_class=sensitive")
+    result = cli(
+        "policy",
+        "explain",
+        "--principal",
+        "bob",
+        "--action",
+        "dataset.read",
+        "--resource",
+        "Dataset:x",
+        "-c",
+        "data_class=sensitive",
+    )
     assert "DENY" in result.output and "sandbox-no-sensitive-data" in result.output
 
 
 def test_policy_check_reports_file_line_column(proj: Path, cli) -> None:  # noqa: ANN001
     (proj / "policies" / "team.cedar").write_text(
-        '@id("team-rule")\npermit (principal, action, resource)\nwhen { context.zone == "sandbox" && resource.colour == "red" };\n')
+        '@id("team-rule")\npermit (principal, action, resource)\nwhen { context.zone == "sandbox" && resource.colour == "red" };\n'
+    )
     result = cli("policy", "check")
     assert result.exit_code == 2
     assert "team.cedar:3:" in result.output
 
 
 def test_invalid_project_policy_blocks_every_command(proj: Path, cli) -> None:  # noqa: ANN001
-    (proj / "policies" / "bad.cedar").write_text('permit (principal, action, resource) when { resource.nosuch == 1 };\n')
+    (proj / "policies" / "bad.cedar").write_text(
+        "permit (principal, action, resource) when { resource.nosuch == 1 };\n"
+    )
     result = cli("audit", "tail")
     assert result.exit_code == 2 and "bad.cedar" in result.output
 
@@ -89,9 +126,22 @@ def test_invalid_project_policy_blocks_every_command(proj: Path, cli) -> None:  
 def test_project_policy_takes_part(proj: Path, cli) -> None:  # noqa: ANN001
     (proj / "policies" / "freeze.cedar").write_text(
         '// Release freeze: no promotions this week.\n@id("release-freeze")\n'
-        'forbid (principal, action == Action::"model.promote", resource);\n')
-    result = cli("policy", "explain", "--principal", "carol", "--action", "model.promote",
-                 "--resource", "ModelVersion:m/1", "--owner", "bob", "--in-zone", "staging")
+        'forbid (principal, action == Action::"model.promote", resource);\n'
+    )
+    result = cli(
+        "policy",
+        "explain",
+        "--principal",
+        "carol",
+        "--action",
+        "model.promote",
+        "--resource",
+        "ModelVersion:m/1",
+        "--owner",
+        "bob",
+        "--in-zone",
+        "staging",
+    )
     assert "DENY" in result.output and "release-freeze" in result.output
 
 
@@ -104,11 +154,36 @@ def test_policy_doc_describes_acceptable_use(proj: Path, cli, tmp_path: Path) ->
 
 
 def test_exception_commands(proj: Path, cli) -> None:  # noqa: ANN001
-    denied = cli("policy", "exception", "grant", "--principal", "bob", "--action", "dataset.read",
-                 "--expires", "1d", "--reason", "x", env={"LEANOPS_USER": "carol"})
+    denied = cli(
+        "policy",
+        "exception",
+        "grant",
+        "--principal",
+        "bob",
+        "--action",
+        "dataset.read",
+        "--expires",
+        "1d",
+        "--reason",
+        "x",
+        env={"LEANOPS_USER": "carol"},
+    )
     assert denied.exit_code == 7
-    granted = cli("policy", "exception", "grant", "--principal", "bob", "--action", "dataset.read",
-                  "--resource", "Dataset:*", "--expires", "1d", "--reason", "PII audit")
+    granted = cli(
+        "policy",
+        "exception",
+        "grant",
+        "--principal",
+        "bob",
+        "--action",
+        "dataset.read",
+        "--resource",
+        "Dataset:*",
+        "--expires",
+        "1d",
+        "--reason",
+        "PII audit",
+    )
     assert granted.exit_code == 0
     rows = json.loads(cli("policy", "exception", "list", "--json").output)
     assert rows[0]["principal"] == "bob" and rows[0]["reason"] == "PII audit"

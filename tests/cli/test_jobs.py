@@ -30,8 +30,11 @@ def proj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Path:  # noqa:
     monkeypatch.chdir(root)
     shutil.copy(FIXTURES / "entrypoints.py", root / "entrypoints.py")
     (root / "jobs").mkdir()
-    for name, entry, deadline in (("ok", "entrypoints:ok", 20), ("slow", "entrypoints:sleep", 1),
-                                  ("bug", "entrypoints:bug", 20)):
+    for name, entry, deadline in (
+        ("ok", "entrypoints:ok", 20),
+        ("slow", "entrypoints:sleep", 1),
+        ("bug", "entrypoints:bug", 20),
+    ):
         (root / "jobs" / f"{name}.yaml").write_text(SPEC.format(name=name, entry=entry, deadline=deadline))
     monkeypatch.setenv("LEANOPS_JOBS__GRACE_SECONDS", "0.3")
     monkeypatch.setenv("LEANOPS_NOTIFY__SINKS", '["stdout"]')
@@ -63,7 +66,9 @@ def test_timeouts_and_failures_exit_non_zero_with_the_alert(proj: Path, cli) -> 
 
 
 def test_bad_input_is_an_error_not_a_traceback(proj: Path, cli) -> None:  # noqa: ANN001
-    (proj / "jobs" / "broken.yaml").write_text("name: b\nentrypoint: entrypoints:ok\ndeadline: 20\nretry: {max_attempts: 0}\n")
+    (proj / "jobs" / "broken.yaml").write_text(
+        "name: b\nentrypoint: entrypoints:ok\ndeadline: 20\nretry: {max_attempts: 0}\n"
+    )
     result = cli("jobs", "run", "jobs/broken.yaml")
     assert result.exit_code == 3 and "Traceback" not in result.output
     assert "broken.yaml: key 'owner': required" in result.output
@@ -84,7 +89,7 @@ def test_sweep_shows_the_best_trials(proj: Path, cli) -> None:  # noqa: ANN001
     result = cli("jobs", "sweep", "jobs/ok.yaml", "--grid", "x=1,3,2", "--metric", "score", "--top", "2")
     assert result.exit_code == 0, result.output
     assert "3 succeeded" in result.output and "best 2 by score (max)" in result.output
-    best = result.output[result.output.index("best 2"):]
+    best = result.output[result.output.index("best 2") :]
     assert best.index("x=3") < best.index("x=2") and "x=1" not in best
     random = cli("jobs", "sweep", "jobs/ok.yaml", "--random", "2", "--space", "x=uniform:0:1", "--seed", "1", "--json")
     assert len(json.loads(random.output)["trials"]) == 2

@@ -26,8 +26,13 @@ monitoring: {{drift_threshold: 0.2}}
 
 
 def git(folder: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev", *args], cwd=folder,
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -56,7 +61,11 @@ def proj(project: Path):  # noqa: ANN201
 def train(proj, *, c: float = 1.0, **start) -> str:  # noqa: ANN001
     from sklearn.linear_model import LogisticRegression
 
-    start = {"datasets": ["train@v1"], "features": ["age", "spend"], "tags": {"owner": "bob", "cost_center": "ml"}} | start
+    start = {
+        "datasets": ["train@v1"],
+        "features": ["age", "spend"],
+        "tags": {"owner": "bob", "cost_center": "ml"},
+    } | start
     with Workspace.from_config(proj.root, user="bob") as bob, bob.runs.start(f"C={c}", params={"C": c}, **start) as run:
         run.log_model(LogisticRegression(C=c).fit(proj.x, proj.y), input_example=proj.x)
         run.log_metric("train_auc", 0.9)
@@ -120,8 +129,11 @@ def test_evaluate_approve_promote_history_and_rollback(proj, cli) -> None:  # no
     assert hist.exit_code == 0 and "production → v1" in hist.output and "latency alert" in hist.output
     moves = json.loads(cli("models", "history", "churn", "--json").output)["moves"]
     assert [(m["zone"], m["action"], m["version"], m["actor"]) for m in moves] == [
-        ("staging", "promote", 1, "bob"), ("production", "promote", 1, "carol"),
-        ("production", "promote", 2, "carol"), ("production", "rollback", 1, "carol")]
+        ("staging", "promote", 1, "bob"),
+        ("production", "promote", 1, "carol"),
+        ("production", "promote", 2, "carol"),
+        ("production", "rollback", 1, "carol"),
+    ]
 
 
 def test_bad_input_gives_clear_errors_and_exit_codes(proj, cli) -> None:  # noqa: ANN001

@@ -21,7 +21,9 @@ def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> dict[str, str]
     config = tmp_path / "proj" / "leanops.yaml"
     text = config.read_text()
     assert "  # required_fields: [" in text
-    config.write_text(text.replace("  # required_fields: [", "  required_fields: [owner, purpose, params, metrics]\n  # ["))
+    config.write_text(
+        text.replace("  # required_fields: [", "  required_fields: [owner, purpose, params, metrics]\n  # [")
+    )
     made = {}
     with Workspace.from_config() as ws:
         assert ws.settings.runs.required_fields == ["owner", "purpose", "params", "metrics"]
@@ -36,7 +38,9 @@ def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> dict[str, str]
 
 
 def test_list_filters_and_sorts(runs: dict[str, str], cli) -> None:  # noqa: ANN001
-    result = cli("runs", "list", "--param", "lr=0.01", "--metric", "auc>0.8", "--sort", "metrics.auc", "--desc", "--json")
+    result = cli(
+        "runs", "list", "--param", "lr=0.01", "--metric", "auc>0.8", "--sort", "metrics.auc", "--desc", "--json"
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert [r["run_id"] for r in rows] == [runs["high"], runs["low"]]

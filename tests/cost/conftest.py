@@ -38,8 +38,9 @@ def spend(cws: Workspace) -> Callable[..., object]:
 
     def record(amount: float, *, source: str | None = None, at: datetime | None = None, **tags: str) -> object:
         tags = {"owner": "alice", "cost_center": "ml", **tags}
-        return cws.cost.record_usage("serving", Usage(endpoint_hours=amount * 10), tags=tags,
-                                     source=source or f"test:{next(counter)}", at=at)
+        return cws.cost.record_usage(
+            "serving", Usage(endpoint_hours=amount * 10), tags=tags, source=source or f"test:{next(counter)}", at=at
+        )
 
     return record
 

@@ -21,8 +21,13 @@ QUICK = [sys.executable, "-c", "pass"]
 
 def test_a_job_reserving_more_than_is_left_is_refused_before_it_starts(cws, project, tmp_path) -> None:  # noqa: ANN001
     marker = tmp_path / "ran"
-    spec = write_spec(project, "big", [sys.executable, "-c", f"open({str(marker)!r}, 'w')"], deadline="1h",
-                      resources={"cpu": 2, "memory": "1Gi"})
+    spec = write_spec(
+        project,
+        "big",
+        [sys.executable, "-c", f"open({str(marker)!r}, 'w')"],
+        deadline="1h",
+        resources={"cpu": 2, "memory": "1Gi"},
+    )
     cws.cost.set_budget("sandbox", "0.10", owner="alice")
     estimate = cws.cost.estimate(cws.jobs.load(spec).spec)
     assert (estimate.reserved, estimate.admitted) == (Decimal("0.105000"), False)  # 2 × 0.05 + 1 × 0.005
@@ -50,8 +55,11 @@ def test_spend_reaching_the_ceiling_stops_running_jobs_until_an_admin_raises_it(
     runner.start()
     try:
         deadline = time.monotonic() + 20
-        while not [j for j in cws.jobs.list() if j.status is JobStatus.RUNNING and j.attempts == 0
-                   and cws.jobs.get(j.id).attempt_records]:
+        while not [
+            j
+            for j in cws.jobs.list()
+            if j.status is JobStatus.RUNNING and j.attempts == 0 and cws.jobs.get(j.id).attempt_records
+        ]:
             assert time.monotonic() < deadline, "the job never started"
             time.sleep(0.05)
         spend(1)  # e.g. a sandbox endpoint's uptime: the budget is now spent

@@ -19,26 +19,40 @@ FEB1 = datetime(2026, 2, 1, tzinfo=UTC)
 
 # --- pure rules -----------------------------------------------------------------------------
 
+
 def test_forecast_is_linear_to_the_end_of_the_period() -> None:
     assert forecast_linear(Decimal(10), JAN1, datetime(2026, 1, 11, tzinfo=UTC), FEB1) == Decimal("31.000000")
     assert forecast_linear(Decimal(7), JAN1, datetime(2026, 1, 1, 12, tzinfo=UTC), FEB1) == Decimal("434.000000")
     assert forecast_linear(Decimal(5), JAN1, JAN1, FEB1) == Decimal("5.000000")  # nothing elapsed: no extrapolation
-    assert forecast_linear(Decimal(5), JAN1, datetime(2026, 3, 1, tzinfo=UTC), FEB1) == Decimal("5.000000")  # past the end
+    assert forecast_linear(Decimal(5), JAN1, datetime(2026, 3, 1, tzinfo=UTC), FEB1) == Decimal(
+        "5.000000"
+    )  # past the end
 
 
 def test_month_of_handles_december() -> None:
     period = month_of(datetime(2026, 12, 31, 23, 59, tzinfo=UTC))
-    assert (period.label, period.start, period.end) == ("2026-12", datetime(2026, 12, 1, tzinfo=UTC),
-                                                        datetime(2027, 1, 1, tzinfo=UTC))
+    assert (period.label, period.start, period.end) == (
+        "2026-12",
+        datetime(2026, 12, 1, tzinfo=UTC),
+        datetime(2027, 1, 1, tzinfo=UTC),
+    )
 
 
 def test_crossings_skip_what_fired_and_cover_both_bases() -> None:
     budget = Budget(zone=Zone.SANDBOX, monthly=100, owner="alice")
     found = crossings(Decimal(85), Decimal(120), budget, already_fired=[("actual", 50)])
     assert [(str(c.basis), c.percent) for c in found] == [
-        ("actual", 80), ("forecast", 50), ("forecast", 80), ("forecast", 100)]
+        ("actual", 80),
+        ("forecast", 50),
+        ("forecast", 80),
+        ("forecast", 100),
+    ]
     assert crossings(Decimal(85), None, budget, []) == crossings(Decimal(85), None, budget, [])[:2]
-    assert [c.percent for c in crossings(Decimal("0.01"), None, Budget(zone="sandbox", monthly=0, owner="a"), [])] == [50, 80, 100]
+    assert [c.percent for c in crossings(Decimal("0.01"), None, Budget(zone="sandbox", monthly=0, owner="a"), [])] == [
+        50,
+        80,
+        100,
+    ]
 
 
 def test_raising_a_budget_rearms_only_what_is_no_longer_reached() -> None:
@@ -48,6 +62,7 @@ def test_raising_a_budget_rearms_only_what_is_no_longer_reached() -> None:
 
 
 # --- the service ----------------------------------------------------------------------------
+
 
 def _fired(cws) -> Counter:  # noqa: ANN001
     return Counter((n["basis"], n["percent"]) for n in cws.notifier.sent if "basis" in n)
@@ -101,7 +116,10 @@ def test_budget_changes_are_audited_and_admin_only(cws, as_user) -> None:  # noq
         as_user("bob").cost.set_budget("sandbox", 1000, owner="bob")
     records = [r for r in cws.audit.tail(50) if r.action == "budget.set"]
     assert [(r.decision, r.actor, r.details.get("monthly"), r.details.get("previous")) for r in records] == [
-        ("allow", "alice", "50.000000", None), ("allow", "alice", "80.000000", "50.000000"), ("deny", "bob", "1000.000000", None)]
+        ("allow", "alice", "50.000000", None),
+        ("allow", "alice", "80.000000", "50.000000"),
+        ("deny", "bob", "1000.000000", None),
+    ]
     assert records[0].resource == "Budget:sandbox/*"
     assert cws.cost.show_budget("sandbox").budget.monthly == Decimal("80.000000")
 
@@ -127,9 +145,14 @@ def test_production_overspend_needs_an_approver_with_a_reason(cws, as_user) -> N
     overspend = carol.cost.approve_overspend("production", 20, reason="launch week")
     status = cws.cost.show_budget("production")
     assert (status.overspend, status.left, status.overspends[0].approved_by) == (
-        Decimal("20.000000"), Decimal("120.000000"), "carol")
-    assert any(r.action == "budget.overspend" and r.details["reason"] == "launch week" and r.decision == "allow"
-               for r in cws.audit.tail(20))
+        Decimal("20.000000"),
+        Decimal("120.000000"),
+        "carol",
+    )
+    assert any(
+        r.action == "budget.overspend" and r.details["reason"] == "launch week" and r.decision == "allow"
+        for r in cws.audit.tail(20)
+    )
     assert cws.notifier.sent[-1]["owner"] == "alice" and overspend.period == "2026-06"
     with pytest.raises(Conflict, match="hard ceiling"):
         cws.cost.approve_overspend("sandbox", 5, reason="no")

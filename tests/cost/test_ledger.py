@@ -16,17 +16,33 @@ from tests.cost.conftest import T0
 
 
 def _job(**kw: object) -> JobRecord:
-    base = dict(id="j" * 32, name="train-churn", owner="bob", submitted_by="bob", zone="sandbox", executor="local",
-                spec={}, tags={"owner": "bob", "model": "churn", "cost_center": "growth"},
-                resources={"cpu": 2.0, "memory": 4 * GIB, "gpu": 0}, deadline_seconds=3600.0, created_at=T0,
-                run_id="r1")
+    base = dict(
+        id="j" * 32,
+        name="train-churn",
+        owner="bob",
+        submitted_by="bob",
+        zone="sandbox",
+        executor="local",
+        spec={},
+        tags={"owner": "bob", "model": "churn", "cost_center": "growth"},
+        resources={"cpu": 2.0, "memory": 4 * GIB, "gpu": 0},
+        deadline_seconds=3600.0,
+        created_at=T0,
+        run_id="r1",
+    )
     return JobRecord(**(base | kw))
 
 
 def _attempt(n: int = 1, wall: float = 1800.0) -> AttemptRecord:
     start = T0 + timedelta(hours=n - 1)
-    return AttemptRecord(job_id="j" * 32, n=n, status="succeeded", started_at=start, ended_at=start + timedelta(seconds=wall),
-                         metering=Metering(wall_seconds=wall, cpu_seconds=wall * 1.5, peak_rss_bytes=GIB))
+    return AttemptRecord(
+        job_id="j" * 32,
+        n=n,
+        status="succeeded",
+        started_at=start,
+        ended_at=start + timedelta(seconds=wall),
+        metering=Metering(wall_seconds=wall, cpu_seconds=wall * 1.5, peak_rss_bytes=GIB),
+    )
 
 
 def test_the_same_source_is_never_charged_twice(cws, spend) -> None:  # noqa: ANN001
@@ -43,8 +59,14 @@ def test_a_job_attempt_is_charged_for_its_declared_resources_over_its_wall_time(
     cws.cost.record_attempt(job, _attempt(2, wall=900))
     # 2 cores × 0.5 h × 0.05 + 4 GB × 0.5 h × 0.005 = 0.06
     assert first.amount == Decimal("0.060000")
-    assert first.tags == {"project": "demo", "owner": "bob", "zone": "sandbox", "model": "churn",
-                          "job": "train-churn", "cost_center": "growth"}
+    assert first.tags == {
+        "project": "demo",
+        "owner": "bob",
+        "zone": "sandbox",
+        "model": "churn",
+        "job": "train-churn",
+        "cost_center": "growth",
+    }
     assert first.refs["cpu_seconds"] == 2700.0 and first.refs["run_id"] == "r1"
     entries = cws.cost.ledger()
     assert [e.source for e in entries] == [f"job_attempt:{'j' * 32}:1", f"job_attempt:{'j' * 32}:2"]
@@ -53,13 +75,19 @@ def test_a_job_attempt_is_charged_for_its_declared_resources_over_its_wall_time(
 
 def test_untagged_spend_is_refused_in_production(cws) -> None:  # noqa: ANN001
     with pytest.raises(PolicyDenied, match="production-needs-tags"):
-        cws.cost.record_usage("serving", Usage(endpoint_hours=1), tags={"zone": "production", "owner": "alice"},
-                              source="p1")
+        cws.cost.record_usage(
+            "serving", Usage(endpoint_hours=1), tags={"zone": "production", "owner": "alice"}, source="p1"
+        )
     with pytest.raises(ValidationError, match="cost_center"):  # staging requires the same tags, by rule
-        cws.cost.record_usage("serving", Usage(endpoint_hours=1), tags={"zone": "staging", "owner": "alice"},
-                              source="s1")
-    entry = cws.cost.record_usage("serving", Usage(endpoint_hours=1), source="p2",
-                                  tags={"zone": "production", "owner": "alice", "cost_center": "ml"})
+        cws.cost.record_usage(
+            "serving", Usage(endpoint_hours=1), tags={"zone": "staging", "owner": "alice"}, source="s1"
+        )
+    entry = cws.cost.record_usage(
+        "serving",
+        Usage(endpoint_hours=1),
+        source="p2",
+        tags={"zone": "production", "owner": "alice", "cost_center": "ml"},
+    )
     assert entry.untagged == [] and [e.source for e in cws.cost.ledger()] == ["p2"]
 
 
@@ -68,7 +96,10 @@ def test_untagged_spend_is_recorded_and_reported_in_sandbox(cws) -> None:  # noq
     assert entry.untagged == ["cost_center"]
     report = cws.cost.report("week")
     assert (report.untagged.entries, report.untagged.amount, report.untagged.missing) == (
-        1, Decimal("0.500000"), {"cost_center": 1})
+        1,
+        Decimal("0.500000"),
+        {"cost_center": 1},
+    )
 
 
 def test_default_tags_attribute_spend(cws) -> None:  # noqa: ANN001
@@ -81,8 +112,18 @@ def test_storage_is_charged_per_stored_day_once(cws, clock) -> None:  # noqa: AN
     created = T0 - timedelta(days=3) + timedelta(hours=12)  # June 13, noon
     with cws.store.transaction() as unit:
         for name in ("a", "b"):  # two records, one blob: charged once
-            unit.refs.add(ArtifactRef(digest="d" * 64, owner_kind="dataset", owner_id="customers", name=name,
-                                      size=GIB, zone="sandbox", created_at=created, created_by="bob"))
+            unit.refs.add(
+                ArtifactRef(
+                    digest="d" * 64,
+                    owner_kind="dataset",
+                    owner_id="customers",
+                    name=name,
+                    size=GIB,
+                    zone="sandbox",
+                    created_at=created,
+                    created_by="bob",
+                )
+            )
     first = cws.cost.sync()
     assert (first.attempts, first.storage) == (0, 3)  # the 13th (half), 14th, 15th; the 16th is not over
     assert cws.cost.sync().storage == 0
@@ -107,7 +148,9 @@ def test_sync_charges_attempts_whose_runner_had_no_ledger(cws, project) -> None:
     from tests.cost.conftest import write_spec
 
     # Long enough that the charge is at least one micro-unit: 0.3 s × 1 cpu × 0.05/h ≈ 4e-6.
-    spec = write_spec(project, "unwired", [sys.executable, "-c", "import time; time.sleep(0.3)"], tags={"cost_center": "ml"})
+    spec = write_spec(
+        project, "unwired", [sys.executable, "-c", "import time; time.sleep(0.3)"], tags={"cost_center": "ml"}
+    )
     cws.jobs._cost = lambda: None  # a runner from before cost was wired, or one that died mid-hand-off
     job = cws.jobs.run(spec)
     assert cws.cost.ledger() == []

@@ -40,9 +40,15 @@ def test_groups_change_and_movers() -> None:
         ("bob", Decimal("4.500000"), Decimal("0.000000"), Decimal("4.500000"), None),
         ("carol", Decimal("0.000000"), Decimal("10.000000"), Decimal("-10.000000"), -100.0),
     ]
-    assert (report.total, report.previous_total, report.change_pct) == (Decimal("9.500000"), Decimal("12.000000"), -20.8)
+    assert (report.total, report.previous_total, report.change_pct) == (
+        Decimal("9.500000"),
+        Decimal("12.000000"),
+        -20.8,
+    )
     assert [m.group for m in report.movers] == ["carol", "bob", "alice"]
-    by_model = build_report(now, before, period="week", by="model", currency="USD", window=window, previous_window=window)
+    by_model = build_report(
+        now, before, period="week", by="model", currency="USD", window=window, previous_window=window
+    )
     assert {r.group: r.amount for r in by_model.rows}["(none)"] == Decimal("4.500000")
     with pytest.raises(ValidationError):
         build_report(now, before, period="week", by="colour", currency="USD", window=window, previous_window=window)
@@ -50,8 +56,15 @@ def test_groups_change_and_movers() -> None:
 
 def test_markdown_and_json_renderings() -> None:
     window = Window(start=T0 - 6 * DAY, end=T0 + DAY)
-    report = build_report([_e("0.000042", T0, owner="alice")], [], period="week", by="owner", currency="EUR",
-                          window=window, previous_window=window)
+    report = build_report(
+        [_e("0.000042", T0, owner="alice")],
+        [],
+        period="week",
+        by="owner",
+        currency="EUR",
+        window=window,
+        previous_window=window,
+    )
     text = to_markdown(report)
     assert "| alice | 0.000042 | 0.00 | +0.000042 (new) |" in text and "**0.000042 EUR**" in text
     data = to_json(report)
@@ -70,9 +83,13 @@ def test_report_totals_equal_the_ledger_sum(cws, spend, clock) -> None:  # noqa:
     assert report.entries == len(ledger) == 3
     assert (report.previous_total, report.change) == (Decimal("7.000000"), Decimal("2.000000"))
     assert {r.group: r.amount for r in cws.cost.report("week", by="zone").rows} == {
-        "sandbox": Decimal("6.000000"), "staging": Decimal("3.000000")}
+        "sandbox": Decimal("6.000000"),
+        "staging": Decimal("3.000000"),
+    }
     assert {r.group: r.amount for r in cws.cost.report("week", by="tag:cost_center").rows} == {
-        "ml": Decimal("5.000000"), "growth": Decimal("4.000000"), }
+        "ml": Decimal("5.000000"),
+        "growth": Decimal("4.000000"),
+    }
     month = cws.cost.report("month", by="model")
     assert month.total == Decimal("16.000000") and {r.group for r in month.rows} == {"churn", "fraud", "(none)"}
 
@@ -83,8 +100,19 @@ def test_idle_endpoints_and_artifacts_past_their_ttl(cws, clock) -> None:  # noq
     cws.cost.record_usage("serving", Usage(endpoint_hours=24), tags=tags | {"endpoint": "churn-b"}, source="up:b")
     cws.cost.record_usage(CostKind.PREDICTIONS, Usage(requests=5000), tags=tags | {"endpoint": "churn-b"}, source="p:b")
     with cws.store.transaction() as unit:
-        unit.refs.add(ArtifactRef(digest="e" * 64, owner_kind="job", owner_id="j1", name="attempt-1/log", size=2**30,
-                                  zone="sandbox", created_at=T0 - 3 * DAY, created_by="alice", expires_at=T0 - DAY))
+        unit.refs.add(
+            ArtifactRef(
+                digest="e" * 64,
+                owner_kind="job",
+                owner_id="j1",
+                name="attempt-1/log",
+                size=2**30,
+                zone="sandbox",
+                created_at=T0 - 3 * DAY,
+                created_by="alice",
+                expires_at=T0 - DAY,
+            )
+        )
     report = cws.cost.report("week")
     assert [(e.endpoint, e.cost) for e in report.idle_endpoints] == [("churn-a", Decimal("2.400000"))]
     [expired] = report.expired_artifacts

@@ -16,9 +16,15 @@ H = timedelta(hours=1)
 
 
 def _e(kind: str, amount: str, at_hours: float, **refs: object) -> LedgerEntry:
-    return LedgerEntry(at=T0 + at_hours * H, kind=kind, amount=Decimal(amount), tags={"model": "churn"},
-                       source=f"{kind}:{at_hours}:{refs}", refs=refs,
-                       usage=Usage(requests=float(refs.pop("requests", 0))))  # type: ignore[arg-type]
+    return LedgerEntry(
+        at=T0 + at_hours * H,
+        kind=kind,
+        amount=Decimal(amount),
+        tags={"model": "churn"},
+        source=f"{kind}:{at_hours}:{refs}",
+        refs=refs,
+        usage=Usage(requests=float(refs.pop("requests", 0))),
+    )  # type: ignore[arg-type]
 
 
 def _move(action: str, version: int, at_hours: float, previous: int | None = None, zone: str = "production"):  # noqa: ANN202
@@ -42,10 +48,13 @@ def test_deployments_and_incidents_from_alias_moves() -> None:
 
 def test_the_four_unit_costs() -> None:
     entries = [
-        _e("job_attempt", "2", 1, job_id="a"), _e("job_attempt", "1", 2, job_id="a"),  # one run, retried
+        _e("job_attempt", "2", 1, job_id="a"),
+        _e("job_attempt", "1", 2, job_id="a"),  # one run, retried
         _e("evaluation", "0.5", 9),
-        _e("job_attempt", "4", 15, job_id="b"), _e("job_attempt", "3", 25, job_id="c"),
-        _e("serving", "6", 40, requests=3000), _e("predictions", "0.03", 40, requests=0),
+        _e("job_attempt", "4", 15, job_id="b"),
+        _e("job_attempt", "3", 25, job_id="c"),
+        _e("serving", "6", 40, requests=3000),
+        _e("predictions", "0.03", 40, requests=0),
         _e("monitoring", "1.2", 40),
     ]
     u = unit_economics("churn", entries, deployments_from_moves(MOVES, "production"), incidents=1)
@@ -61,8 +70,12 @@ def test_the_four_unit_costs() -> None:
 def test_missing_denominators_say_so_instead_of_zero() -> None:
     u = unit_economics("churn", [_e("monitoring", "1", 1)], [], incidents=0)
     assert u.cost_per_1k_predictions is None and u.cost_per_incident_avoided is None
-    assert u.notes == ["no training runs yet", "no successful deployments yet", "no predictions yet",
-                       "no incidents caught yet"]
+    assert u.notes == [
+        "no training runs yet",
+        "no successful deployments yet",
+        "no predictions yet",
+        "no incidents caught yet",
+    ]
 
 
 def test_the_service_joins_the_ledger_with_the_registry(cws) -> None:  # noqa: ANN001
@@ -70,8 +83,10 @@ def test_the_service_joins_the_ledger_with_the_registry(cws) -> None:  # noqa: A
     cws.cost.record_usage("evaluation", Usage(cpu_hours=2), tags=tags | {"model": "churn"}, source="ev1", at=T0 - 2 * H)
     cws.cost.record_usage("monitoring", Usage(cpu_hours=4), tags=tags | {"model": "fraud"}, source="mon1")
     versions = [SimpleNamespace(run_id="r1")]
-    registry = SimpleNamespace(list=lambda name: versions if name == "churn" else [],
-                               history=lambda name: SimpleNamespace(moves=[_move("promote", 1, -1)]))
+    registry = SimpleNamespace(
+        list=lambda name: versions if name == "churn" else [],
+        history=lambda name: SimpleNamespace(moves=[_move("promote", 1, -1)]),
+    )
     cost = CostService(cws.guard, cws.notifier, cws.settings, models=lambda: registry)
     u = cost.unit("churn")
     assert (u.evaluation_cost, [d.cost for d in u.deployments]) == (Decimal("0.100000"), [Decimal("0.100000")])

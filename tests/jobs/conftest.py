@@ -63,8 +63,13 @@ def spec(jobs_env: Path) -> Callable[..., Path]:
     """Write jobs/<name>.yaml from keyword fields over sensible test defaults; return its path."""
 
     def write(name: str = "job", **fields: Any) -> Path:
-        body: dict[str, Any] = {"name": name, "entrypoint": "entrypoints:ok", "owner": "alice", "deadline": 20,
-                                "retry": FAST_RETRY}
+        body: dict[str, Any] = {
+            "name": name,
+            "entrypoint": "entrypoints:ok",
+            "owner": "alice",
+            "deadline": 20,
+            "retry": FAST_RETRY,
+        }
         body |= fields
         path = jobs_env / "jobs" / f"{name}.yaml"
         path.parent.mkdir(exist_ok=True)

@@ -49,8 +49,13 @@ def _scratch_clean(ws: Workspace, job: JobRecord) -> bool:
 
 
 def test_success_is_tracked_metered_and_torn_down(jws: Workspace, spec: Spec, executor: str) -> None:
-    path = spec("burn", entrypoint="entrypoints:burn", params={"seconds": 0.3},
-                resources={"cpu": 1, "memory": "512Mi", "gpu": 0}, tags={"cost_center": "ml"})
+    path = spec(
+        "burn",
+        entrypoint="entrypoints:burn",
+        params={"seconds": 0.3},
+        resources={"cpu": 1, "memory": "512Mi", "gpu": 0},
+        tags={"cost_center": "ml"},
+    )
     job = jws.jobs.run(path, executor=executor)
     assert job.status is JobStatus.SUCCEEDED and job.executor == executor and job.attempts == 1
     attempt = job.attempt_records[0]
@@ -78,7 +83,8 @@ def test_transient_failures_are_retried_with_each_cause_recorded(jws: Workspace,
 
 
 def test_deadline_stops_the_whole_process_group_and_alerts_the_owner(
-        jws: Workspace, spec: Spec, executor: str, tmp_path: Path) -> None:
+    jws: Workspace, spec: Spec, executor: str, tmp_path: Path
+) -> None:
     pidfile = tmp_path / "grandchild.pid"
     path = spec("slow", entrypoint="entrypoints:spawner", deadline=2.5, params={"pidfile": str(pidfile)})
     started = time.monotonic()
@@ -114,18 +120,35 @@ def test_transient_exit_codes_exhaust_retries_and_alert(jws: Workspace, spec: Sp
 
 
 def test_retry_policy_decides_what_is_transient(jws: Workspace, spec: Spec) -> None:
-    never = jws.jobs.run(spec("n", entrypoint="entrypoints:exit_with", params={"code": 75},
-                              retry={"retry_on": "never"}))
+    never = jws.jobs.run(
+        spec("n", entrypoint="entrypoints:exit_with", params={"code": 75}, retry={"retry_on": "never"})
+    )
     assert never.attempts == 1 and never.status is JobStatus.FAILED
-    custom = jws.jobs.run(spec("c", entrypoint="entrypoints:exit_with", params={"code": 3},
-                               retry={"max_attempts": 2, "transient_exit_codes": [3],
-                                      "backoff": {"initial": 0.01, "max": 0.02, "jitter": 0}}))
+    custom = jws.jobs.run(
+        spec(
+            "c",
+            entrypoint="entrypoints:exit_with",
+            params={"code": 3},
+            retry={
+                "max_attempts": 2,
+                "transient_exit_codes": [3],
+                "backoff": {"initial": 0.01, "max": 0.02, "jitter": 0},
+            },
+        )
+    )
     assert custom.attempts == 2
 
 
 def test_no_retry_starts_that_cannot_finish_before_the_deadline(jws: Workspace, spec: Spec) -> None:
-    job = jws.jobs.run(spec("late", entrypoint="entrypoints:exit_with", params={"code": 75}, deadline=1,
-                            retry={"max_attempts": 5, "backoff": {"initial": 5, "max": 5, "jitter": 0}}))
+    job = jws.jobs.run(
+        spec(
+            "late",
+            entrypoint="entrypoints:exit_with",
+            params={"code": 75},
+            deadline=1,
+            retry={"max_attempts": 5, "backoff": {"initial": 5, "max": 5, "jitter": 0}},
+        )
+    )
     assert job.status is JobStatus.FAILED and job.attempts == 1
 
 
@@ -182,16 +205,22 @@ def test_sigkill_follows_an_ignored_sigterm(jws: Workspace, spec: Spec) -> None:
 
 
 def test_a_retried_attempt_resumes_from_the_jobs_checkpoint(jws: Workspace, spec: Spec) -> None:
-    job = jws.jobs.run(spec("resume", entrypoint="entrypoints:checkpointing",
-                            params={"steps": 20, "step_seconds": 0.001, "fail_at": 7}))
+    job = jws.jobs.run(
+        spec(
+            "resume", entrypoint="entrypoints:checkpointing", params={"steps": 20, "step_seconds": 0.001, "fail_at": 7}
+        )
+    )
     assert job.status is JobStatus.SUCCEEDED and job.attempts == 2
     assert job.metrics["resumed_from"] == 7
     assert not jws.jobs.scratch.checkpoint(job.id).exists()  # removed when the job ended
 
 
 def test_deadline_grace_lets_a_job_save_a_checkpoint(jws: Workspace, spec: Spec) -> None:
-    job = jws.jobs.run(spec("grace", entrypoint="entrypoints:checkpointing", deadline=1,
-                            params={"steps": 10_000, "step_seconds": 0.01}))
+    job = jws.jobs.run(
+        spec(
+            "grace", entrypoint="entrypoints:checkpointing", deadline=1, params={"steps": 10_000, "step_seconds": 0.01}
+        )
+    )
     assert job.status is JobStatus.TIMED_OUT
     assert "saved checkpoint at step" in jws.jobs.logs(job.id)
 
@@ -199,8 +228,9 @@ def test_deadline_grace_lets_a_job_save_a_checkpoint(jws: Workspace, spec: Spec)
 def test_a_crashed_runners_leftovers_are_removed_on_the_next_start(jws: Workspace, spec: Spec) -> None:
     gone = subprocess.Popen(["true"])
     gone.wait()
-    orphan = subprocess.Popen(["sleep", "60"], start_new_session=True,
-                              env={"LEANOPS_JOB_ID": "deadbeef", "PATH": os.environ["PATH"]})
+    orphan = subprocess.Popen(
+        ["sleep", "60"], start_new_session=True, env={"LEANOPS_JOB_ID": "deadbeef", "PATH": os.environ["PATH"]}
+    )
     folder = jws.jobs.scratch.root / "deadbeef"
     (folder / "attempt-1").mkdir(parents=True)
     (folder / "runner.json").write_text(f'{{"job_id": "deadbeef", "host": "{os.uname().nodename}", "pid": {gone.pid}}}')
@@ -307,9 +337,19 @@ def test_same_spec_commit_data_and_seed_reproduce_the_same_metrics(jws: Workspac
 
 
 def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@x"})
+    subprocess.run(
+        ["git", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@x",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@x",
+        },
+    )
 
 
 def test_release_zones_refuse_a_dirty_tree_unless_allowed(jws: Workspace, spec: Spec) -> None:
@@ -413,7 +453,9 @@ def test_job_records_on_each_backend(ws: Workspace, monkeypatch: pytest.MonkeyPa
 
     root = ws.settings.root
     (root / "entrypoints.py").write_text((FIXTURES / "entrypoints.py").read_text())
-    (root / "job.yaml").write_text("name: j\nentrypoint: entrypoints:ok\nowner: alice\ndeadline: 20\nparams: {x: 2.0}\n")
+    (root / "job.yaml").write_text(
+        "name: j\nentrypoint: entrypoints:ok\nowner: alice\ndeadline: 20\nparams: {x: 2.0}\n"
+    )
     ws.settings.notify.sinks = ["file:notices.log"]
     job = ws.jobs.run(root / "job.yaml", {"x": "4"})
     stored = ws.jobs.get(job.id)

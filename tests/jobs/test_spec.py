@@ -60,16 +60,25 @@ def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     assert f"{path}:3" in err.value.message and "invalid YAML" in err.value.message
 
 
-@pytest.mark.parametrize(("change", "line", "key", "reason"), [
-    (("  max_attempts: 4", "  max_attempts: lots"), 13, "retry.max_attempts", "integer"),
-    (("retry:", "retyr:"), 12, "retyr", "unknown key"),
-    (("deadline: 30m", "deadline: soon"), 4, "deadline", "not a duration"),
-    (("resources: {cpu: 2, memory: 4Gi, gpu: 1}", "resources: {cpu: 2, memory: lots}"), 11, "resources.memory", "amount of memory"),
-    (("name: train-churn", "name: train churn!"), 1, "name", "letters, digits"),
-    (("  lr: 0.1", "  lr: [0.1, 0.2]"), 6, "params.lr", ""),
-])
-def test_bad_values_name_file_line_and_key(tmp_path: Path, change: tuple[str, str], line: int, key: str,
-                                           reason: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "line", "key", "reason"),
+    [
+        (("  max_attempts: 4", "  max_attempts: lots"), 13, "retry.max_attempts", "integer"),
+        (("retry:", "retyr:"), 12, "retyr", "unknown key"),
+        (("deadline: 30m", "deadline: soon"), 4, "deadline", "not a duration"),
+        (
+            ("resources: {cpu: 2, memory: 4Gi, gpu: 1}", "resources: {cpu: 2, memory: lots}"),
+            11,
+            "resources.memory",
+            "amount of memory",
+        ),
+        (("name: train-churn", "name: train churn!"), 1, "name", "letters, digits"),
+        (("  lr: 0.1", "  lr: [0.1, 0.2]"), 6, "params.lr", ""),
+    ],
+)
+def test_bad_values_name_file_line_and_key(
+    tmp_path: Path, change: tuple[str, str], line: int, key: str, reason: str
+) -> None:
     path = write(tmp_path, GOOD.replace(*change))
     with pytest.raises(ValidationError) as err:
         load_spec(path)
@@ -140,8 +149,7 @@ def test_command_placeholders_are_params(tmp_path: Path) -> None:
 
 def test_backoff_must_fit_under_its_cap() -> None:
     with pytest.raises(Exception, match="initial is longer"):
-        JobSpec(name="j", entrypoint="a:b", owner="a", deadline=10,
-                retry={"backoff": {"initial": "2m", "max": "1m"}})
+        JobSpec(name="j", entrypoint="a:b", owner="a", deadline=10, retry={"backoff": {"initial": "2m", "max": "1m"}})
 
 
 # -- retry classification (pure) ---------------------------------------------------------------
@@ -149,19 +157,25 @@ def test_backoff_must_fit_under_its_cap() -> None:
 POLICY = RetryPolicy()
 
 
-@pytest.mark.parametrize(("exit", "cause"), [
-    (ExitInfo(returncode=0), Cause.SUCCEEDED),
-    (ExitInfo(returncode=75), Cause.TRANSIENT),
-    (ExitInfo(returncode=1), Cause.FAILED),
-    (ExitInfo(returncode=1, exception="ConnectionResetError", exception_bases=["ConnectionError", "OSError"]), Cause.TRANSIENT),
-    (ExitInfo(returncode=1, exception="TimeoutError"), Cause.TRANSIENT),
-    (ExitInfo(returncode=1, exception="ValueError", exception_bases=["Exception"]), Cause.FAILED),
-    (ExitInfo(returncode=75, exception="ValueError"), Cause.FAILED),  # the exception decides
-    (ExitInfo(signal=9), Cause.FAILED),
-    (ExitInfo(error="worker died", lost=True), Cause.TRANSIENT),
-    (ExitInfo(returncode=0, stopped_for="deadline"), Cause.TIMED_OUT),
-    (ExitInfo(signal=15, stopped_for="cancel"), Cause.CANCELLED),
-])
+@pytest.mark.parametrize(
+    ("exit", "cause"),
+    [
+        (ExitInfo(returncode=0), Cause.SUCCEEDED),
+        (ExitInfo(returncode=75), Cause.TRANSIENT),
+        (ExitInfo(returncode=1), Cause.FAILED),
+        (
+            ExitInfo(returncode=1, exception="ConnectionResetError", exception_bases=["ConnectionError", "OSError"]),
+            Cause.TRANSIENT,
+        ),
+        (ExitInfo(returncode=1, exception="TimeoutError"), Cause.TRANSIENT),
+        (ExitInfo(returncode=1, exception="ValueError", exception_bases=["Exception"]), Cause.FAILED),
+        (ExitInfo(returncode=75, exception="ValueError"), Cause.FAILED),  # the exception decides
+        (ExitInfo(signal=9), Cause.FAILED),
+        (ExitInfo(error="worker died", lost=True), Cause.TRANSIENT),
+        (ExitInfo(returncode=0, stopped_for="deadline"), Cause.TIMED_OUT),
+        (ExitInfo(signal=15, stopped_for="cancel"), Cause.CANCELLED),
+    ],
+)
 def test_classify(exit: ExitInfo, cause: Cause) -> None:
     assert classify(exit, POLICY) is cause
 
@@ -209,8 +223,12 @@ def test_redactor_masks_every_value_longest_first() -> None:
 
 def test_grid_is_every_combination() -> None:
     trials = grid(["lr=0.01,0.1", "depth=3,5"])
-    assert trials == [{"lr": "0.01", "depth": "3"}, {"lr": "0.01", "depth": "5"},
-                      {"lr": "0.1", "depth": "3"}, {"lr": "0.1", "depth": "5"}]
+    assert trials == [
+        {"lr": "0.01", "depth": "3"},
+        {"lr": "0.01", "depth": "5"},
+        {"lr": "0.1", "depth": "3"},
+        {"lr": "0.1", "depth": "5"},
+    ]
     with pytest.raises(ValidationError):
         grid(["lr"])
 

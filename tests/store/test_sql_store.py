@@ -42,13 +42,22 @@ def test_fresh_sqlite_needs_upgrade(tmp_path) -> None:  # noqa: ANN001
 def test_principal_and_grant_crud(store: SqlStore) -> None:
     with store.transaction() as unit:
         unit.identity.add_principal(Principal(name="bob", created_at=NOW, created_by="alice"))
-        assert unit.identity.add_grant(RoleGrant(principal="bob", role=Role.DEVELOPER, granted_at=NOW, granted_by="alice"))
-        assert not unit.identity.add_grant(RoleGrant(principal="bob", role=Role.DEVELOPER, granted_at=NOW, granted_by="alice"))
-        unit.identity.add_grant(RoleGrant(principal="bob", role=Role.APPROVER, zone=Zone.STAGING, granted_at=NOW, granted_by="alice"))
+        assert unit.identity.add_grant(
+            RoleGrant(principal="bob", role=Role.DEVELOPER, granted_at=NOW, granted_by="alice")
+        )
+        assert not unit.identity.add_grant(
+            RoleGrant(principal="bob", role=Role.DEVELOPER, granted_at=NOW, granted_by="alice")
+        )
+        unit.identity.add_grant(
+            RoleGrant(principal="bob", role=Role.APPROVER, zone=Zone.STAGING, granted_at=NOW, granted_by="alice")
+        )
     with store.transaction() as unit:
         bob = unit.identity.get_principal("bob")
         assert bob is not None and bob.created_at == NOW
-        assert {(g.role, g.zone) for g in unit.identity.grants("bob")} == {(Role.DEVELOPER, None), (Role.APPROVER, Zone.STAGING)}
+        assert {(g.role, g.zone) for g in unit.identity.grants("bob")} == {
+            (Role.DEVELOPER, None),
+            (Role.APPROVER, Zone.STAGING),
+        }
         assert unit.identity.remove_grant("bob", Role.APPROVER, Zone.STAGING)
         assert not unit.identity.remove_grant("bob", Role.APPROVER, Zone.STAGING)
         assert unit.identity.count_principals() == 1

@@ -21,6 +21,7 @@ from contextlib import suppress
 
 from leanops.jobs.bootstrap import __file__ as BOOTSTRAP
 from leanops.jobs.models import ExitInfo, Launch
+from leanops.process import peak_rss
 
 # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
 _RSS_UNIT = 1 if sys.platform == "darwin" else 1024
@@ -40,16 +41,25 @@ class LocalExecutor:
             with open(launch.log_path, "ab", buffering=0) as log:
                 # With secrets to mask, output passes through a pipe so the file never holds them.
                 proc = subprocess.Popen(  # noqa: S603 - the argv comes from a reviewed spec
-                    argv, cwd=launch.cwd, env=launch.env, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE if launch.mask else log, stderr=subprocess.STDOUT,
-                    start_new_session=True, close_fds=True,
+                    argv,
+                    cwd=launch.cwd,
+                    env=launch.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE if launch.mask else log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
                 )
         except OSError as exc:
             return LocalHandle(None, started, error=f"could not start {argv[0]!r}: {exc.strerror or exc}")
         copier = None
         if launch.mask:
-            copier = threading.Thread(target=_copy_masked, args=(proc, launch.log_path, launch.mask),
-                                      name=f"leanops-log-{proc.pid}", daemon=True)
+            copier = threading.Thread(
+                target=_copy_masked,
+                args=(proc, launch.log_path, launch.mask),
+                name=f"leanops-log-{proc.pid}",
+                daemon=True,
+            )
             copier.start()
         return LocalHandle(proc, started, copier=copier)
 
@@ -57,8 +67,14 @@ class LocalExecutor:
 class LocalHandle:
     """One running attempt; a waiter thread reaps it the moment it exits."""
 
-    def __init__(self, proc: subprocess.Popen[bytes] | None, started: float, *, error: str = "",
-                 copier: threading.Thread | None = None) -> None:
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes] | None,
+        started: float,
+        *,
+        error: str = "",
+        copier: threading.Thread | None = None,
+    ) -> None:
         self.proc = proc
         self.copier = copier
         self.started = started
@@ -102,10 +118,9 @@ class LocalHandle:
     def _sample(self) -> None:
         """Track the process's high-water resident memory while it runs."""
         assert self.proc is not None
-        path = f"/proc/{self.proc.pid}/status"
         delay = 0.05
         while not self._done.wait(delay):
-            self._peak = max(self._peak, _vm_hwm(path))
+            self._peak = max(self._peak, peak_rss(self.proc.pid))
             delay = min(delay * 2, SAMPLE_SECONDS)
 
     def _reap(self) -> None:
@@ -127,29 +142,20 @@ class LocalHandle:
         if self.copier is not None:
             self.copier.join(timeout=10)
         code = self.proc.returncode
-        self._finish(ExitInfo(
-            returncode=code if code >= 0 else None,
-            signal=-code if code < 0 else None,
-            wall_seconds=wall,
-            cpu_seconds=(usage.ru_utime + usage.ru_stime) if usage else 0.0,
-            peak_rss_bytes=self._peak if _PROC_STATUS else int(usage.ru_maxrss * _RSS_UNIT) if usage else 0,
-            host=self.host,
-        ))
+        self._finish(
+            ExitInfo(
+                returncode=code if code >= 0 else None,
+                signal=-code if code < 0 else None,
+                wall_seconds=wall,
+                cpu_seconds=(usage.ru_utime + usage.ru_stime) if usage else 0.0,
+                peak_rss_bytes=self._peak if _PROC_STATUS else int(usage.ru_maxrss * _RSS_UNIT) if usage else 0,
+                host=self.host,
+            )
+        )
 
     def _finish(self, exit: ExitInfo) -> None:
         self._exit = exit
         self._done.set()
-
-
-def _vm_hwm(path: str) -> int:
-    try:
-        with open(path, "rb") as f:
-            for line in f:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
 
 
 def _copy_masked(proc: subprocess.Popen[bytes], log_path: str, mask: tuple[str, ...]) -> None:

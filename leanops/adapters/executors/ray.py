@@ -43,8 +43,10 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ConfigError("The ray executor needs Ray, which is not installed.",
-                          hint="pip install 'leanops[ray]', or set jobs.executor: local.") from None
+        raise ConfigError(
+            "The ray executor needs Ray, which is not installed.",
+            hint="pip install 'leanops[ray]', or set jobs.executor: local.",
+        ) from None
     return ray
 
 
@@ -60,8 +62,9 @@ class RayExecutor:
         global _ACTOR
         ray = _ray()
         if not ray.is_initialized():
-            ray.init(address=self.address or None, include_dashboard=False, log_to_driver=False,
-                     ignore_reinit_error=True)
+            ray.init(
+                address=self.address or None, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True
+            )
         if _ACTOR is None:
             # Threaded, so `terminate` is served while a `wait` blocks.
             _ACTOR = ray.remote(max_concurrency=4, max_restarts=0)(_AttemptActor)

@@ -33,9 +33,13 @@ class SqlAuditRepo:
         """Every record in seq order, read in batches so a long log never sits in memory whole."""
         last = after_seq
         while True:
-            rows = self.conn.execute(
-                select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(SCAN_BATCH)
-            ).mappings().all()
+            rows = (
+                self.conn.execute(
+                    select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(SCAN_BATCH)
+                )
+                .mappings()
+                .all()
+            )
             if not rows:
                 return
             for row in rows:
@@ -45,7 +49,12 @@ class SqlAuditRepo:
     def query(self, flt: AuditFilter) -> list[AuditRecord]:
         q = select(audit_log)
         c = audit_log.c
-        for column, value in ((c.actor, flt.actor), (c.action, flt.action), (c.resource, flt.resource), (c.decision, flt.decision)):
+        for column, value in (
+            (c.actor, flt.actor),
+            (c.action, flt.action),
+            (c.resource, flt.resource),
+            (c.decision, flt.decision),
+        ):
             if value:
                 q = q.where(column.like(value.replace("*", "%")) if "*" in value else column == value)
         if flt.since:

@@ -23,8 +23,12 @@ class SqlCostRepo:
     def _insert_new(self, table: Any, values: dict[str, Any], keys: list[str]) -> bool:
         """Insert unless a row with the same unique `keys` exists; True if it was inserted."""
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        stmt = (dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-                .returning(*table.primary_key.columns))
+        stmt = (
+            dialect.insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=keys)
+            .returning(*table.primary_key.columns)
+        )
         # RETURNING, not rowcount: drivers report -1 for statements that return rows.
         return self.conn.execute(stmt).first() is not None
 
@@ -33,16 +37,35 @@ class SqlCostRepo:
     def add(self, entry: LedgerEntry) -> bool:
         tags = entry.tags
         row = {
-            "source": entry.source, "at": entry.at, "kind": str(entry.kind), "zone": tags.get("zone", ""),
-            "project": tags.get("project", ""), "owner": tags.get("owner", ""), "model": tags.get("model", ""),
-            "job_id": entry.refs.get("job_id"), "amount_micros": to_micros(entry.amount), "currency": entry.currency,
-            "usage": entry.usage.model_dump(), "tags": tags, "refs": entry.refs, "untagged": entry.untagged,
-            "recorded_at": entry.recorded_at, "recorded_by": entry.recorded_by,
+            "source": entry.source,
+            "at": entry.at,
+            "kind": str(entry.kind),
+            "zone": tags.get("zone", ""),
+            "project": tags.get("project", ""),
+            "owner": tags.get("owner", ""),
+            "model": tags.get("model", ""),
+            "job_id": entry.refs.get("job_id"),
+            "amount_micros": to_micros(entry.amount),
+            "currency": entry.currency,
+            "usage": entry.usage.model_dump(),
+            "tags": tags,
+            "refs": entry.refs,
+            "untagged": entry.untagged,
+            "recorded_at": entry.recorded_at,
+            "recorded_by": entry.recorded_by,
         }
         return self._insert_new(ledger, row, ["source"])
 
-    def entries(self, start: datetime, end: datetime, *, zone: str | None = None, project: str | None = None,
-                kind: str | None = None, model: str | None = None) -> list[LedgerEntry]:
+    def entries(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        zone: str | None = None,
+        project: str | None = None,
+        kind: str | None = None,
+        model: str | None = None,
+    ) -> list[LedgerEntry]:
         q = select(ledger).where(self._within(start, end, zone, project))
         for column, value in ((ledger.c.kind, kind), (ledger.c.model, model)):
             if value is not None:
@@ -75,14 +98,17 @@ class SqlCostRepo:
     def charged_for_jobs(self, job_ids: list[str]) -> dict[str, Decimal]:
         if not job_ids:
             return {}
-        q = (select(ledger.c.job_id, func.sum(ledger.c.amount_micros)).where(ledger.c.job_id.in_(job_ids))
-             .group_by(ledger.c.job_id))
+        q = (
+            select(ledger.c.job_id, func.sum(ledger.c.amount_micros))
+            .where(ledger.c.job_id.in_(job_ids))
+            .group_by(ledger.c.job_id)
+        )
         return {job_id: from_micros(int(total)) for job_id, total in self.conn.execute(q)}
 
     def existing_sources(self, sources: list[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(sources), 500):
-            chunk = sources[i:i + 500]
+            chunk = sources[i : i + 500]
             found |= set(self.conn.execute(select(ledger.c.source).where(ledger.c.source.in_(chunk))).scalars())
         return found
 
@@ -94,10 +120,17 @@ class SqlCostRepo:
         from leanops.jobs.models import AttemptRecord, JobRecord, Metering
 
         source = literal("job_attempt:") + job_attempts.c.job_id + literal(":") + cast(job_attempts.c.n, String)
-        q = (select(job_attempts, jobs).join(jobs, jobs.c.id == job_attempts.c.job_id)
-             .where(job_attempts.c.ended_at.is_not(None), job_attempts.c.status != "running",
-                    ~exists().where(ledger.c.source == source))
-             .order_by(job_attempts.c.ended_at).limit(limit))
+        q = (
+            select(job_attempts, jobs)
+            .join(jobs, jobs.c.id == job_attempts.c.job_id)
+            .where(
+                job_attempts.c.ended_at.is_not(None),
+                job_attempts.c.status != "running",
+                ~exists().where(ledger.c.source == source),
+            )
+            .order_by(job_attempts.c.ended_at)
+            .limit(limit)
+        )
         out = []
         job_cols = {c.name for c in jobs.c}
         for row in self.conn.execute(q):
@@ -118,55 +151,108 @@ class SqlCostRepo:
         return [_budget(r) for r in self.conn.execute(select(budgets).order_by(budgets.c.key)).mappings()]
 
     def put_budget(self, budget: Budget) -> None:
-        row = {"key": budget.key, "zone": str(budget.zone), "project": budget.project,
-               "monthly_micros": to_micros(budget.monthly), "currency": budget.currency, "owner": budget.owner,
-               "thresholds": budget.thresholds, "updated_at": budget.updated_at, "updated_by": budget.updated_by}
+        row = {
+            "key": budget.key,
+            "zone": str(budget.zone),
+            "project": budget.project,
+            "monthly_micros": to_micros(budget.monthly),
+            "currency": budget.currency,
+            "owner": budget.owner,
+            "thresholds": budget.thresholds,
+            "updated_at": budget.updated_at,
+            "updated_by": budget.updated_by,
+        }
         self.conn.execute(delete(budgets).where(budgets.c.key == budget.key))
         self.conn.execute(insert(budgets).values(**row))
 
     def fired(self, key: str, period: str) -> set[tuple[str, int]]:
         q = select(budget_alerts.c.basis, budget_alerts.c.percent).where(
-            budget_alerts.c.budget == key, budget_alerts.c.period == period)
+            budget_alerts.c.budget == key, budget_alerts.c.period == period
+        )
         return {(basis, int(percent)) for basis, percent in self.conn.execute(q)}
 
     def fire(self, key: str, period: str, crossing: Crossing, at: datetime) -> bool:
         """Remember a crossing; False if it had fired already (another process got there first)."""
-        row = {"budget": key, "period": period, "basis": str(crossing.basis), "percent": crossing.percent,
-               "value_micros": to_micros(crossing.value), "limit_micros": to_micros(crossing.limit), "fired_at": at}
+        row = {
+            "budget": key,
+            "period": period,
+            "basis": str(crossing.basis),
+            "percent": crossing.percent,
+            "value_micros": to_micros(crossing.value),
+            "limit_micros": to_micros(crossing.limit),
+            "fired_at": at,
+        }
         return self._insert_new(budget_alerts, row, ["budget", "period", "basis", "percent"])
 
     def unfire(self, key: str, period: str, crossings: Iterable[tuple[str, int]]) -> None:
         for basis, percent in crossings:
-            self.conn.execute(delete(budget_alerts).where(
-                budget_alerts.c.budget == key, budget_alerts.c.period == period,
-                budget_alerts.c.basis == basis, budget_alerts.c.percent == percent))
+            self.conn.execute(
+                delete(budget_alerts).where(
+                    budget_alerts.c.budget == key,
+                    budget_alerts.c.period == period,
+                    budget_alerts.c.basis == basis,
+                    budget_alerts.c.percent == percent,
+                )
+            )
 
     def alerts(self, key: str, period: str) -> list[dict[str, Any]]:
-        q = (select(budget_alerts).where(budget_alerts.c.budget == key, budget_alerts.c.period == period)
-             .order_by(budget_alerts.c.fired_at, budget_alerts.c.id))
-        return [{"basis": r["basis"], "percent": r["percent"], "value": from_micros(r["value_micros"]),
-                 "fired_at": r["fired_at"]} for r in self.conn.execute(q).mappings()]
+        q = (
+            select(budget_alerts)
+            .where(budget_alerts.c.budget == key, budget_alerts.c.period == period)
+            .order_by(budget_alerts.c.fired_at, budget_alerts.c.id)
+        )
+        return [
+            {
+                "basis": r["basis"],
+                "percent": r["percent"],
+                "value": from_micros(r["value_micros"]),
+                "fired_at": r["fired_at"],
+            }
+            for r in self.conn.execute(q).mappings()
+        ]
 
     def add_overspend(self, overspend: Overspend) -> None:
         row = overspend.model_dump(exclude={"amount"}) | {"amount_micros": to_micros(overspend.amount)}
         self.conn.execute(insert(budget_overspends).values(**row))
 
     def overspends(self, key: str, period: str) -> list[Overspend]:
-        q = (select(budget_overspends).where(budget_overspends.c.budget == key, budget_overspends.c.period == period)
-             .order_by(budget_overspends.c.approved_at))
-        return [Overspend(**{k: v for k, v in r.items() if k != "amount_micros"}, amount=from_micros(r["amount_micros"]))
-                for r in self.conn.execute(q).mappings()]
+        q = (
+            select(budget_overspends)
+            .where(budget_overspends.c.budget == key, budget_overspends.c.period == period)
+            .order_by(budget_overspends.c.approved_at)
+        )
+        return [
+            Overspend(**{k: v for k, v in r.items() if k != "amount_micros"}, amount=from_micros(r["amount_micros"]))
+            for r in self.conn.execute(q).mappings()
+        ]
 
 
 def _entry(row: Any) -> LedgerEntry:
     return LedgerEntry(
-        id=row["id"], at=row["at"], kind=row["kind"], usage=Usage(**row["usage"]),
-        amount=from_micros(row["amount_micros"]), currency=row["currency"], tags=row["tags"], source=row["source"],
-        refs=row["refs"], untagged=row["untagged"], recorded_at=row["recorded_at"], recorded_by=row["recorded_by"],
+        id=row["id"],
+        at=row["at"],
+        kind=row["kind"],
+        usage=Usage(**row["usage"]),
+        amount=from_micros(row["amount_micros"]),
+        currency=row["currency"],
+        tags=row["tags"],
+        source=row["source"],
+        refs=row["refs"],
+        untagged=row["untagged"],
+        recorded_at=row["recorded_at"],
+        recorded_by=row["recorded_by"],
     )
 
 
 def _budget(row: Any) -> Budget:
-    return Budget(zone=row["zone"], project=row["project"], monthly=from_micros(row["monthly_micros"]),
-                  owner=row["owner"], thresholds=row["thresholds"], currency=row["currency"],
-                  updated_at=row["updated_at"], updated_by=row["updated_by"], origin="store")
+    return Budget(
+        zone=row["zone"],
+        project=row["project"],
+        monthly=from_micros(row["monthly_micros"]),
+        owner=row["owner"],
+        thresholds=row["thresholds"],
+        currency=row["currency"],
+        updated_at=row["updated_at"],
+        updated_by=row["updated_by"],
+        origin="store",
+    )

@@ -13,8 +13,15 @@ from leanops.datasets.snapshot import Snapshot
 from leanops.errors import Conflict
 
 _CONTENT = [contents.c.kind, contents.c.format, contents.c.size, contents.c.rows, contents.c.data_class]
-_VERSION = [versions.c.snapshot_id.label("id"), versions.c.name, versions.c.version, versions.c.source,
-            versions.c.created_at, versions.c.created_by, versions.c.zone]
+_VERSION = [
+    versions.c.snapshot_id.label("id"),
+    versions.c.name,
+    versions.c.version,
+    versions.c.source,
+    versions.c.created_at,
+    versions.c.created_by,
+    versions.c.zone,
+]
 
 
 class SqlDatasetRepo:
@@ -25,17 +32,33 @@ class SqlDatasetRepo:
         data = snapshot.model_dump(mode="json")
         try:
             if new_content:
-                self.conn.execute(insert(contents).values(
-                    id=snapshot.id, kind=snapshot.kind, format=snapshot.format, size=snapshot.size,
-                    rows=snapshot.rows, files=data["files"], profile=data["profile"],
-                    data_class=str(snapshot.data_class), created_at=snapshot.created_at,
-                    created_by=snapshot.created_by, zone=snapshot.zone,
-                ))
-            self.conn.execute(insert(versions).values(
-                name=snapshot.name, version=snapshot.version, snapshot_id=snapshot.id, source=snapshot.source,
-                contract=data["contract"], created_at=snapshot.created_at, created_by=snapshot.created_by,
-                zone=snapshot.zone,
-            ))
+                self.conn.execute(
+                    insert(contents).values(
+                        id=snapshot.id,
+                        kind=snapshot.kind,
+                        format=snapshot.format,
+                        size=snapshot.size,
+                        rows=snapshot.rows,
+                        files=data["files"],
+                        profile=data["profile"],
+                        data_class=str(snapshot.data_class),
+                        created_at=snapshot.created_at,
+                        created_by=snapshot.created_by,
+                        zone=snapshot.zone,
+                    )
+                )
+            self.conn.execute(
+                insert(versions).values(
+                    name=snapshot.name,
+                    version=snapshot.version,
+                    snapshot_id=snapshot.id,
+                    source=snapshot.source,
+                    contract=data["contract"],
+                    created_at=snapshot.created_at,
+                    created_by=snapshot.created_by,
+                    zone=snapshot.zone,
+                )
+            )
         except IntegrityError:
             raise Conflict(
                 f"{snapshot.ref} was registered by someone else at the same moment.",
@@ -65,8 +88,9 @@ class SqlDatasetRepo:
 
     @staticmethod
     def _full() -> Select[Any]:
-        return (select(*_VERSION, versions.c.contract, *_CONTENT, contents.c.files, contents.c.profile)
-                .join(contents, contents.c.id == versions.c.snapshot_id))
+        return select(*_VERSION, versions.c.contract, *_CONTENT, contents.c.files, contents.c.profile).join(
+            contents, contents.c.id == versions.c.snapshot_id
+        )
 
 
 def _snapshot(row: Any) -> Snapshot:

@@ -43,7 +43,9 @@ class SqlIdentityRepo:
         return and_(role_grants.c.principal == principal, role_grants.c.role == str(role), zone_clause)
 
     def add_grant(self, grant: RoleGrant) -> bool:
-        exists = self.conn.execute(select(role_grants.c.id).where(self._grant_clause(grant.principal, grant.role, grant.zone))).first()
+        exists = self.conn.execute(
+            select(role_grants.c.id).where(self._grant_clause(grant.principal, grant.role, grant.zone))
+        ).first()
         if exists:
             return False
         self.conn.execute(insert(role_grants).values(**grant.model_dump(mode="python")))
@@ -70,7 +72,9 @@ class SqlIdentityRepo:
         return [_token(r) for r in self.conn.execute(query).mappings()]
 
     def revoke_token(self, token_id: str, at: datetime) -> None:
-        self.conn.execute(update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None)).values(revoked_at=at))
+        self.conn.execute(
+            update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None)).values(revoked_at=at)
+        )
 
     def touch_token(self, token_id: str, at: datetime) -> None:
         self.conn.execute(update(tokens).where(tokens.c.id == token_id).values(last_used_at=at))

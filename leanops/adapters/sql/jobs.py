@@ -32,11 +32,22 @@ class SqlJobRepo:
         q = select(jobs.c.id).where(jobs.c.id.startswith(prefix, autoescape=True)).limit(limit)
         return list(self.conn.execute(q).scalars())
 
-    def list(self, *, status: str | None = None, owner: str | None = None, name: str | None = None,
-             sweep_id: str | None = None, limit: int = 50) -> list[JobRecord]:
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        name: str | None = None,
+        sweep_id: str | None = None,
+        limit: int = 50,
+    ) -> list[JobRecord]:
         q = select(jobs)
-        for column, value in ((jobs.c.status, status), (jobs.c.owner, owner), (jobs.c.name, name),
-                              (jobs.c.sweep_id, sweep_id)):
+        for column, value in (
+            (jobs.c.status, status),
+            (jobs.c.owner, owner),
+            (jobs.c.name, name),
+            (jobs.c.sweep_id, sweep_id),
+        ):
             if value is not None:
                 q = q.where(column == value)
         q = q.order_by(jobs.c.created_at.desc(), jobs.c.id).limit(limit)
@@ -47,8 +58,11 @@ class SqlJobRepo:
         return [JobRecord(**dict(r)) for r in self.conn.execute(q).mappings()]
 
     def count_active(self, zone: str) -> int:
-        q = select(func.count()).select_from(jobs).where(
-            and_(jobs.c.zone == zone, jobs.c.status.in_([str(s) for s in ACTIVE])))
+        q = (
+            select(func.count())
+            .select_from(jobs)
+            .where(and_(jobs.c.zone == zone, jobs.c.status.in_([str(s) for s in ACTIVE])))
+        )
         return int(self.conn.execute(q).scalar_one())
 
     def update(self, job_id: str, **values: Any) -> None:
@@ -57,8 +71,9 @@ class SqlJobRepo:
         self.conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
     def request_cancel(self, job_id: str, at: datetime) -> None:
-        self.conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.cancel_requested_at.is_(None))
-                          .values(cancel_requested_at=at))
+        self.conn.execute(
+            update(jobs).where(jobs.c.id == job_id, jobs.c.cancel_requested_at.is_(None)).values(cancel_requested_at=at)
+        )
 
     def cancel_requested(self, job_id: str) -> bool:
         q = select(jobs.c.cancel_requested_at).where(jobs.c.id == job_id)
@@ -80,7 +95,11 @@ class SqlJobRepo:
         """Attempts of many jobs (the cost ledger's input), in job then attempt order."""
         if not job_ids:
             return []
-        q = select(job_attempts).where(job_attempts.c.job_id.in_(job_ids)).order_by(job_attempts.c.job_id, job_attempts.c.n)
+        q = (
+            select(job_attempts)
+            .where(job_attempts.c.job_id.in_(job_ids))
+            .order_by(job_attempts.c.job_id, job_attempts.c.n)
+        )
         return [_attempt(r) for r in self.conn.execute(q).mappings()]
 
 
@@ -100,4 +119,3 @@ def _attempt(row: Any) -> AttemptRecord:
     data = dict(row)
     metering = Metering(**{k: data.pop(k) for k in _METERING})
     return AttemptRecord(**data, metering=metering)
-

@@ -37,11 +37,20 @@ class SqlModelRepo:
         return int(self.conn.execute(q).scalar() or 0)
 
     def add_version(self, v: ModelVersion) -> None:
-        self.conn.execute(insert(model_versions).values(
-            name=v.name, version=v.version, run_id=v.run_id, owner=v.owner, description=v.description,
-            flavor=v.manifest.flavor, manifest=v.manifest.model_dump(mode="json"),
-            lineage=v.lineage.model_dump(mode="json"), created_at=v.created_at, created_by=v.created_by,
-        ))
+        self.conn.execute(
+            insert(model_versions).values(
+                name=v.name,
+                version=v.version,
+                run_id=v.run_id,
+                owner=v.owner,
+                description=v.description,
+                flavor=v.manifest.flavor,
+                manifest=v.manifest.model_dump(mode="json"),
+                lineage=v.lineage.model_dump(mode="json"),
+                created_at=v.created_at,
+                created_by=v.created_by,
+            )
+        )
 
     def get_version(self, name: str, version: int) -> ModelVersion | None:
         q = select(model_versions).where(model_versions.c.name == name, model_versions.c.version == version)
@@ -58,27 +67,44 @@ class SqlModelRepo:
     # -- evidence and approvals -----------------------------------------------------------
 
     def add_evidence(self, e: Evidence) -> None:
-        self.conn.execute(insert(model_evidence).values(
-            id=e.id, name=e.name, version=e.version, zone=str(e.zone), passed=e.passed, rules_file=e.rules_file,
-            rules_digest=e.rules_digest, requirement=e.requirement.model_dump(mode="json"),
-            items=[i.model_dump(mode="json") for i in e.items], created_at=e.created_at, created_by=e.created_by,
-        ))
+        self.conn.execute(
+            insert(model_evidence).values(
+                id=e.id,
+                name=e.name,
+                version=e.version,
+                zone=str(e.zone),
+                passed=e.passed,
+                rules_file=e.rules_file,
+                rules_digest=e.rules_digest,
+                requirement=e.requirement.model_dump(mode="json"),
+                items=[i.model_dump(mode="json") for i in e.items],
+                created_at=e.created_at,
+                created_by=e.created_by,
+            )
+        )
 
     def get_evidence(self, evidence_id: str) -> Evidence | None:
         row = self.conn.execute(select(model_evidence).where(model_evidence.c.id == evidence_id)).mappings().first()
         return _evidence(row) if row else None
 
     def latest_evidence(self, name: str, version: int, zone: Zone) -> Evidence | None:
-        q = (select(model_evidence)
-             .where(model_evidence.c.name == name, model_evidence.c.version == version,
-                    model_evidence.c.zone == str(zone))
-             .order_by(model_evidence.c.seq.desc()).limit(1))
+        q = (
+            select(model_evidence)
+            .where(
+                model_evidence.c.name == name, model_evidence.c.version == version, model_evidence.c.zone == str(zone)
+            )
+            .order_by(model_evidence.c.seq.desc())
+            .limit(1)
+        )
         row = self.conn.execute(q).mappings().first()
         return _evidence(row) if row else None
 
     def evidence_for(self, name: str, version: int) -> list[Evidence]:
-        q = (select(model_evidence).where(model_evidence.c.name == name, model_evidence.c.version == version)
-             .order_by(model_evidence.c.seq))
+        q = (
+            select(model_evidence)
+            .where(model_evidence.c.name == name, model_evidence.c.version == version)
+            .order_by(model_evidence.c.seq)
+        )
         return [_evidence(r) for r in self.conn.execute(q).mappings()]
 
     def add_approval(self, a: Approval) -> None:
@@ -109,8 +135,11 @@ class SqlModelRepo:
 
     def set_alias(self, alias: Alias) -> None:
         values = {"version": alias.version, "updated_at": alias.updated_at, "updated_by": alias.updated_by}
-        done = self.conn.execute(update(model_aliases).where(
-            model_aliases.c.name == alias.name, model_aliases.c.zone == str(alias.zone)).values(**values))
+        done = self.conn.execute(
+            update(model_aliases)
+            .where(model_aliases.c.name == alias.name, model_aliases.c.zone == str(alias.zone))
+            .values(**values)
+        )
         if not done.rowcount:
             self.conn.execute(insert(model_aliases).values(name=alias.name, zone=str(alias.zone), **values))
 
@@ -128,15 +157,28 @@ class SqlModelRepo:
 
 def _version(row: Any) -> ModelVersion:
     return ModelVersion(
-        name=row["name"], version=row["version"], run_id=row["run_id"], owner=row["owner"],
-        description=row["description"], created_at=row["created_at"], created_by=row["created_by"],
-        manifest=Manifest.model_validate(row["manifest"]), lineage=Lineage.model_validate(row["lineage"]),
+        name=row["name"],
+        version=row["version"],
+        run_id=row["run_id"],
+        owner=row["owner"],
+        description=row["description"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+        manifest=Manifest.model_validate(row["manifest"]),
+        lineage=Lineage.model_validate(row["lineage"]),
     )
 
 
 def _evidence(row: Any) -> Evidence:
     return Evidence(
-        id=row["id"], name=row["name"], version=row["version"], zone=row["zone"], created_at=row["created_at"],
-        created_by=row["created_by"], rules_file=row["rules_file"], rules_digest=row["rules_digest"],
-        requirement=Requirement.model_validate(row["requirement"]), items=row["items"],
+        id=row["id"],
+        name=row["name"],
+        version=row["version"],
+        zone=row["zone"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+        rules_file=row["rules_file"],
+        rules_digest=row["rules_digest"],
+        requirement=Requirement.model_validate(row["requirement"]),
+        items=row["items"],
     )

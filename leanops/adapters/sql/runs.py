@@ -44,7 +44,18 @@ from leanops.runs.models import (
     flagged_value,
 )
 
-PAGE_COLUMNS = ("id", "status", "owner", "purpose", "zone", "start_time", "end_time", "approval", "code_commit", "data_class")
+PAGE_COLUMNS = (
+    "id",
+    "status",
+    "owner",
+    "purpose",
+    "zone",
+    "start_time",
+    "end_time",
+    "approval",
+    "code_commit",
+    "data_class",
+)
 RAW_TIME_COLUMNS = ("start_time", "end_time")
 STATS_MIN_RUNS = 500  # below this every plan is fast; statistics start to matter above it
 
@@ -56,35 +67,57 @@ class SqlRunRepo:
     # -- writes ---------------------------------------------------------------------------
 
     def add(self, run: RunRecord) -> None:
-        self.conn.execute(insert(runs).values(
-            id=run.id, owner=run.owner, purpose=run.purpose, status=str(run.status), approval=str(run.approval),
-            zone=run.zone, start_time=run.start_time, end_time=run.end_time,
-            code_commit=run.code.commit, code_dirty=run.code.dirty, code_remote=run.code.remote,
-            features=list(run.features), environment=run.environment.model_dump() if run.environment else {},
-            data_class=run.data_class, missing=list(run.missing), pid=run.pid, hostname=run.hostname,
-            heartbeat_at=run.heartbeat_at,
-        ))
+        self.conn.execute(
+            insert(runs).values(
+                id=run.id,
+                owner=run.owner,
+                purpose=run.purpose,
+                status=str(run.status),
+                approval=str(run.approval),
+                zone=run.zone,
+                start_time=run.start_time,
+                end_time=run.end_time,
+                code_commit=run.code.commit,
+                code_dirty=run.code.dirty,
+                code_remote=run.code.remote,
+                features=list(run.features),
+                environment=run.environment.model_dump() if run.environment else {},
+                data_class=run.data_class,
+                missing=list(run.missing),
+                pid=run.pid,
+                hostname=run.hostname,
+                heartbeat_at=run.heartbeat_at,
+            )
+        )
 
     def finish(self, run_id: str, status: RunStatus, end_time: datetime, missing: list[str]) -> None:
-        self.conn.execute(update(runs).where(runs.c.id == run_id).values(
-            status=str(status), end_time=end_time, missing=list(missing)))
+        self.conn.execute(
+            update(runs).where(runs.c.id == run_id).values(status=str(status), end_time=end_time, missing=list(missing))
+        )
 
     def heartbeat(self, run_id: str, at: datetime) -> None:
         self.conn.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_at=at))
 
     def add_params(self, run_id: str, params: Sequence[ParamRow]) -> None:
-        rows = [{"run_id": run_id, "key": k, "value": v, "value_key": v[:PARAM_INDEX_LENGTH], "value_num": n}
-                for k, v, n in params]
+        rows = [
+            {"run_id": run_id, "key": k, "value": v, "value_key": v[:PARAM_INDEX_LENGTH], "value_num": n}
+            for k, v, n in params
+        ]
         if rows:
             self.conn.execute(insert(run_params), rows)
 
-    def add_metrics(self, run_id: str, points: Sequence[MetricPoint], first_seq: int,
-                    latest: Mapping[str, MetricPoint]) -> None:
+    def add_metrics(
+        self, run_id: str, points: Sequence[MetricPoint], first_seq: int, latest: Mapping[str, MetricPoint]
+    ) -> None:
         """Every point in one executemany INSERT, then one upsert per metric of its latest point."""
         if not points:
             return
-        _executemany(self.conn, run_metrics, ("run_id", "seq", "key", "step", "value", "ts", "flag"),
-                     [(run_id, seq, *point) for seq, point in enumerate(points, first_seq)])
+        _executemany(
+            self.conn,
+            run_metrics,
+            ("run_id", "seq", "key", "step", "value", "ts", "flag"),
+            [(run_id, seq, *point) for seq, point in enumerate(points, first_seq)],
+        )
         self._upsert_latest(run_id, list(latest.values()))
 
     def _upsert_latest(self, run_id: str, points: list[MetricPoint]) -> None:
@@ -100,8 +133,10 @@ class SqlRunRepo:
             set_={"value": new.value, "step": new.step, "ts": new.ts, "flag": new.flag},
             where=(new.step > t.c.step) | ((new.step == t.c.step) & (new.ts >= t.c.ts)),
         )
-        self.conn.execute(stmt, [{"run_id": run_id, "key": k, "step": s, "value": v, "ts": ts, "flag": f}
-                                 for k, s, v, ts, f in points])
+        self.conn.execute(
+            stmt,
+            [{"run_id": run_id, "key": k, "step": s, "value": v, "ts": ts, "flag": f} for k, s, v, ts, f in points],
+        )
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         if not tags:
@@ -111,9 +146,13 @@ class SqlRunRepo:
 
     def add_datasets(self, run_id: str, datasets: Sequence[DatasetUse]) -> None:
         if datasets:
-            self.conn.execute(insert(run_datasets), [
-                {"run_id": run_id, "dataset_id": d.id, "ref": d.ref, "name": d.name, "data_class": d.data_class}
-                for d in datasets])
+            self.conn.execute(
+                insert(run_datasets),
+                [
+                    {"run_id": run_id, "dataset_id": d.id, "ref": d.ref, "name": d.name, "data_class": d.data_class}
+                    for d in datasets
+                ],
+            )
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -122,16 +161,32 @@ class SqlRunRepo:
         if row is None:
             return None
         record = _record(row)
-        record.params = {k: v for k, v in self.conn.execute(
-            select(run_params.c.key, run_params.c.value).where(run_params.c.run_id == run_id).order_by(run_params.c.key))}
+        record.params = {
+            k: v
+            for k, v in self.conn.execute(
+                select(run_params.c.key, run_params.c.value)
+                .where(run_params.c.run_id == run_id)
+                .order_by(run_params.c.key)
+            )
+        }
         t = run_latest_metrics.c
-        record.metrics = {k: flagged_value(v, f) for k, v, f in self.conn.execute(
-            select(t.key, t.value, t.flag).where(t.run_id == run_id).order_by(t.key))}
-        record.tags = {k: v for k, v in self.conn.execute(
-            select(run_tags.c.key, run_tags.c.value).where(run_tags.c.run_id == run_id).order_by(run_tags.c.key))}
+        record.metrics = {
+            k: flagged_value(v, f)
+            for k, v, f in self.conn.execute(select(t.key, t.value, t.flag).where(t.run_id == run_id).order_by(t.key))
+        }
+        record.tags = {
+            k: v
+            for k, v in self.conn.execute(
+                select(run_tags.c.key, run_tags.c.value).where(run_tags.c.run_id == run_id).order_by(run_tags.c.key)
+            )
+        }
         d = run_datasets.c
-        record.datasets = [DatasetUse(id=i, ref=ref, name=name, data_class=c) for i, ref, name, c in self.conn.execute(
-            select(d.dataset_id, d.ref, d.name, d.data_class).where(d.run_id == run_id).order_by(d.dataset_id))]
+        record.datasets = [
+            DatasetUse(id=i, ref=ref, name=name, data_class=c)
+            for i, ref, name, c in self.conn.execute(
+                select(d.dataset_id, d.ref, d.name, d.data_class).where(d.run_id == run_id).order_by(d.dataset_id)
+            )
+        ]
         return record
 
     def running(self) -> list[RunRecord]:
@@ -155,7 +210,9 @@ class SqlRunRepo:
         sort_columns = [c for c in page_q.c if c.name.startswith("s")]
         descending = _descending(flt)
         # Times come back as the driver gives them; the frame converts them in one vectorised step.
-        columns = [type_coerce(runs.c[n], String).label(n) if n in RAW_TIME_COLUMNS else runs.c[n] for n in PAGE_COLUMNS]
+        columns = [
+            type_coerce(runs.c[n], String).label(n) if n in RAW_TIME_COLUMNS else runs.c[n] for n in PAGE_COLUMNS
+        ]
         query = (
             select(*columns)
             .join_from(runs, page_q, runs.c.id == page_q.c.run_id)
@@ -190,7 +247,8 @@ class SqlRunRepo:
         analyzed = 0
         if self.conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
             stat = self.conn.exec_driver_sql(
-                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'sqlite_autoindex_runs_1'").scalar()
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'sqlite_autoindex_runs_1'"
+            ).scalar()
             analyzed = int(stat.split()[0]) if stat else 0
         if count >= 2 * analyzed:
             for table in ("runs", "run_params", "run_latest_metrics", "run_tags", "run_datasets"):
@@ -231,8 +289,20 @@ class SqlRunRepo:
         by_run_column = bool(flt.sort) and not key
         if flt.status or flt.owner or by_run_column or not flt.sort or not joins:
             # Filters or order on the run itself: the runs table leads.
-            joins.insert(0, (runs, [c for c in (runs.c.status == str(flt.status) if flt.status else None,
-                                               runs.c.owner == flt.owner if flt.owner else None) if c is not None]))
+            joins.insert(
+                0,
+                (
+                    runs,
+                    [
+                        c
+                        for c in (
+                            runs.c.status == str(flt.status) if flt.status else None,
+                            runs.c.owner == flt.owner if flt.owner else None,
+                        )
+                        if c is not None
+                    ],
+                ),
+            )
         anchor_table, anchor_cond = joins[0]
         anchor = anchor_table.c.id if anchor_table is runs else anchor_table.c.run_id
         source: Any = anchor_table
@@ -252,7 +322,9 @@ class SqlRunRepo:
         descending = _descending(flt)
         labelled = [c.label(f"s{i}") for i, c in enumerate(sort_cols)]
         return (
-            select(anchor.label("run_id"), *labelled).select_from(source).where(*where)
+            select(anchor.label("run_id"), *labelled)
+            .select_from(source)
+            .where(*where)
             .order_by(*_order(sort_cols, descending), anchor.desc() if descending else anchor.asc())
             # A literal LIMIT (a validated int): with a bound one SQLite's planner cannot weigh
             # "stop after N" and prefers the sort-free but far longer index walk.
@@ -268,8 +340,10 @@ def _executemany(conn: Connection, table: Table, columns: tuple[str, ...], rows:
     """
     quote = conn.dialect.identifier_preparer.quote
     marker = "?" if conn.dialect.paramstyle in ("qmark", "numeric") else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join([marker] * len(columns))})")
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
     conn.exec_driver_sql(sql, rows)
 
 
@@ -279,8 +353,10 @@ def _rows_of(conn: Connection, table: Table, columns: tuple[str, ...], run_ids: 
     a Core row for each costs more than the database spends finding it."""
     quote = conn.dialect.identifier_preparer.quote
     marker = "?" if conn.dialect.paramstyle in ("qmark", "numeric") else "%s"
-    sql = (f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
-           f"WHERE run_id IN ({', '.join([marker] * len(run_ids))})")
+    sql = (
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
+        f"WHERE run_id IN ({', '.join([marker] * len(run_ids))})"
+    )
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, tuple(run_ids))
@@ -300,18 +376,32 @@ def _order(columns: list[Any], descending: bool) -> list[Any]:
 
 def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     return {
-        "=": column == value, "!=": column != value, ">": column > value,
-        ">=": column >= value, "<": column < value, "<=": column <= value,
+        "=": column == value,
+        "!=": column != value,
+        ">": column > value,
+        ">=": column >= value,
+        "<": column < value,
+        "<=": column <= value,
     }[op]
 
 
 def _record(row: Mapping[str, Any]) -> RunRecord:
     env = row["environment"] or None
     return RunRecord(
-        id=row["id"], owner=row["owner"], purpose=row["purpose"], status=row["status"], approval=row["approval"],
-        zone=row["zone"], start_time=row["start_time"], end_time=row["end_time"],
+        id=row["id"],
+        owner=row["owner"],
+        purpose=row["purpose"],
+        status=row["status"],
+        approval=row["approval"],
+        zone=row["zone"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
         code=CodeVersion(commit=row["code_commit"], dirty=row["code_dirty"], remote=row["code_remote"]),
-        data_class=row["data_class"], features=list(row["features"] or []),
-        environment=Environment(**env) if env else None, missing=list(row["missing"] or []),
-        pid=row["pid"], hostname=row["hostname"], heartbeat_at=row["heartbeat_at"],
+        data_class=row["data_class"],
+        features=list(row["features"] or []),
+        environment=Environment(**env) if env else None,
+        missing=list(row["missing"] or []),
+        pid=row["pid"],
+        hostname=row["hostname"],
+        heartbeat_at=row["heartbeat_at"],
     )

@@ -35,6 +35,7 @@ metadata = MetaData(
     }
 )
 
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timestamps are stored and returned in UTC on every backend (SQLite forgets the zone)."""
 
@@ -356,7 +357,9 @@ jobs = Table(
     Column("submitted_by", String(128), nullable=False),
     Column("zone", String(16), nullable=False),
     Column("executor", String(16), nullable=False),
-    Column("status", String(16), nullable=False),  # queued | running | succeeded | failed | timed_out | cancelled | lost
+    Column(
+        "status", String(16), nullable=False
+    ),  # queued | running | succeeded | failed | timed_out | cancelled | lost
     Column("spec", JSON, nullable=False),
     Column("params", JSON, nullable=False),
     Column("spec_path", Text, nullable=False),

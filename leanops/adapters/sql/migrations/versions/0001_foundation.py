@@ -113,5 +113,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("artifact_refs", "audit_head", "audit_log", "policy_exceptions", "tokens", "role_grants", "principals", "projects"):
+    for table in (
+        "artifact_refs",
+        "audit_head",
+        "audit_log",
+        "policy_exceptions",
+        "tokens",
+        "role_grants",
+        "principals",
+        "projects",
+    ):
         op.drop_table(table)

@@ -64,7 +64,9 @@ def upgrade() -> None:
         sa.Column("value_micros", sa.BigInteger, nullable=False),
         sa.Column("limit_micros", sa.BigInteger, nullable=False),
         sa.Column("fired_at", ts, nullable=False),
-        sa.UniqueConstraint("budget", "period", "basis", "percent", name="uq_budget_alerts_budget_period_basis_percent"),
+        sa.UniqueConstraint(
+            "budget", "period", "basis", "percent", name="uq_budget_alerts_budget_period_basis_percent"
+        ),
     )
     op.create_table(
         "budget_overspends",
