@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -25,6 +26,10 @@ class ZoneRules(BaseModel, extra="forbid"):
     requires_rollback_target: bool = Field(False, description="Must a previous approved version exist?")
     requires_complete_metadata: bool = Field(False, description="Must runs carry every required metadata field?")
     hard_ceiling: bool = Field(False, description="Stop and refuse work once the zone's budget is spent.")
+
+    def missing_tags(self, tags: Mapping[str, object]) -> list[str]:
+        """The required tags a resource lacks (absent or empty): policies refuse untagged work."""
+        return [t for t in self.required_tags if not tags.get(t)]
 
 
 def default_zone_rules() -> dict[Zone, ZoneRules]:

@@ -511,8 +511,7 @@ class JobService:
 
     def _context(self, job: JobRecord) -> dict[str, Any]:
         rules = self.zone_rules.get(Zone(job.zone))
-        tagged = all(t in job.tags for t in rules.required_tags) if rules else True
-        return {"data_class": job.data_class, "tagged": tagged}
+        return {"data_class": job.data_class, "tagged": not (rules and rules.missing_tags(job.tags))}
 
     def _resolve_datasets(self, refs: Sequence[str]) -> tuple[list[str], str]:
         """Each reference checked (unknown ones refused) and the highest data class among them."""

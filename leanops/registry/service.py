@@ -516,12 +516,11 @@ class RegistryService:
             self.guard.check(action, resource, zone=zone, context=context, details=details)
 
     def _tagged(self, run: RunRecord, zone: Zone) -> bool:
-        rules = self.settings.zones.get(zone)
-        return all(run.tags.get(t) for t in rules.required_tags) if rules else True
+        return not self.missing_tags(run, zone)
 
     def missing_tags(self, run: RunRecord, zone: Zone) -> list[str]:
         rules = self.settings.zones.get(zone)
-        return [t for t in rules.required_tags if not run.tags.get(t)] if rules else []
+        return rules.missing_tags(run.tags) if rules else []
 
     def _needs_approval(self, zone: Zone) -> bool:
         rules = self.settings.zones.get(zone)

@@ -446,7 +446,7 @@ class RunService:
         if complete is None:
             complete = not missing_fields(run, self.settings.required_fields, at_start=True)
         rules = self.zone_rules.get(Zone(run.zone))
-        tagged = all(t in run.tags for t in rules.required_tags) if rules else True
+        tagged = not (rules and rules.missing_tags(run.tags))
         return {"metadata_complete": complete, "data_class": run.data_class, "tagged": tagged}
 
     def _ref(self, run: RunRecord, name: str, digest: str, size: int) -> ArtifactRef:
