@@ -131,6 +131,23 @@ class Guard:
         with self.act(action, resource, zone=zone, context=context, details=details):
             pass
 
+    def refuse(
+        self,
+        action: str,
+        resource: Resource,
+        *,
+        gate: str,
+        zone: Zone | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Audit a refusal by a gate beyond the policy (evidence, integrity); the caller then raises.
+
+        The record reads like a policy denial, decided by `gate:<name>`, so `audit query --decision deny`
+        shows every refused release, not only the ones Cedar refused.
+        """
+        denied = PolicyDecision(allowed=False, policy_ids=[f"gate:{gate}"])
+        self._record_denial(action, resource, Zone(zone or self.zone), denied, details or {})
+
     def _record_denial(
         self, action: str, resource: Resource, zone: Zone, decision: PolicyDecision, details: dict[str, Any]
     ) -> None:

@@ -445,6 +445,13 @@ def test_promotion_without_passing_evidence_is_refused(team) -> None:  # noqa: A
     with pytest.raises(Conflict, match="evidence does not pass"):
         team.carol.models.approve("churn", 1, "staging", reason="close enough")
     assert team.admin.models.aliases("churn") == []
+    gated = [r for r in team.admin.audit.tail(50) if r.policy_ids == ["gate:evidence"]]
+    assert [(r.actor, r.action, r.decision) for r in gated] == [
+        ("carol", "model.promote", "deny"),
+        ("carol", "model.promote", "deny"),
+        ("carol", "model.approve", "deny"),
+    ]
+    assert "auc >= 0.999" in " ".join(gated[-1].details["gaps"])
 
 
 def test_self_approval_is_denied_by_policy(team) -> None:  # noqa: ANN001
@@ -466,6 +473,8 @@ def test_hash_mismatched_artifact_cannot_be_promoted(team) -> None:  # noqa: ANN
     blob.write_bytes(blob.read_bytes()[:-10] + b"tampered!!")
     with pytest.raises(IntegrityError, match="model.skops no longer matches its hash"):
         team.carol.models.promote("churn", 1, "staging", reason="evidence predates the damage")
+    [refusal] = [r for r in team.admin.audit.tail(20) if r.policy_ids == ["gate:integrity"]]
+    assert (refusal.action, refusal.decision, refusal.resource) == ("model.promote", "deny", "ModelVersion:churn/1")
     ev = team.bob.models.evaluate("churn", 1, "staging")
     assert {i.name: i.passed for i in ev.items}["integrity"] is False and not ev.passed
     assert team.admin.models.aliases("churn") == []

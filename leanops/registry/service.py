@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from leanops.artifacts import ArtifactRef
 from leanops.config import Settings
-from leanops.errors import Conflict, LeanopsError, NotFound, ValidationError
+from leanops.errors import Conflict, IntegrityError, LeanopsError, NotFound, ValidationError
 from leanops.guard import Guard
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore, Clock
@@ -361,11 +361,10 @@ class RegistryService:
             approved = bool(unit.models.approvals(mv.name, mv.version, zone))
         details: dict[str, Any] = {"zone": str(zone), "reason": reason, "evidence": evidence.id if evidence else None}
         context = {"approved": approved, "metadata_complete": _metadata_ok(evidence)}
+        self._require("model.approve", self._resource(mv), zone, context, details)
+        self._gate("approve", mv, zone, evidence_gaps(evidence, self._requirement(mv.name, zone, evidence)), details)
+        assert evidence is not None
         with self.guard.act("model.approve", self._resource(mv), zone=zone, context=context, details=details) as unit:
-            gaps = evidence_gaps(evidence, self._requirement(mv.name, zone, evidence))
-            if gaps:
-                raise _refused("approve", mv, zone, gaps)
-            assert evidence is not None
             mine = [
                 a
                 for a in unit.models.approvals(mv.name, mv.version, zone)
@@ -414,10 +413,18 @@ class RegistryService:
             "approval": approvals[-1].id if approvals else None,
         }
         self._require("model.promote", self._resource(mv), zone, context, details)
-        gaps = evidence_gaps(evidence, self._requirement(mv.name, zone, evidence))
-        if gaps:
-            raise _refused("promote", mv, zone, gaps)
-        verify_package(self.artifacts, mv.manifest.files, mv.ref)
+        self._gate("promote", mv, zone, evidence_gaps(evidence, self._requirement(mv.name, zone, evidence)), details)
+        try:
+            verify_package(self.artifacts, mv.manifest.files, mv.ref)
+        except IntegrityError as exc:
+            self.guard.refuse(
+                "model.promote",
+                self._resource(mv),
+                gate="integrity",
+                zone=zone,
+                details={**details, "error": exc.message},
+            )
+            raise
         with self.guard.act("model.promote", self._resource(mv), zone=zone, context=context, details=details) as unit:
             current = unit.models.get_alias(mv.name, zone)
             if current is not None and current.version == mv.version:
@@ -514,6 +521,14 @@ class RegistryService:
         """Ask before any work is done; a refusal is audited by `check`, which then raises."""
         if not self.guard.decide(action, resource, zone, context).allowed:
             self.guard.check(action, resource, zone=zone, context=context, details=details)
+
+    def _gate(self, verb: str, mv: ModelVersion, zone: Zone, gaps: list[str], details: dict[str, Any]) -> None:
+        """Refuse (audited) a release whose evidence does not pass."""
+        if gaps:
+            self.guard.refuse(
+                f"model.{verb}", self._resource(mv), gate="evidence", zone=zone, details={**details, "gaps": gaps}
+            )
+            raise _refused(verb, mv, zone, gaps)
 
     def _tagged(self, run: RunRecord, zone: Zone) -> bool:
         return not self.missing_tags(run, zone)
