@@ -178,7 +178,7 @@ features: [age, monthly_spend]
 resources: {cpu: 1, memory: 1Gi}
 retry: {max_attempts: 3}         # transient failures only: connection errors, exit code 75
 seed: 42
-tags: {project: churn, cost_center: growth}
+tags: {project: churn, cost_center: growth, model: churn}   # the ledger attributes its cost to the model
 YAML
 cat > jobs/slow.yaml <<'YAML'
 name: too-slow
