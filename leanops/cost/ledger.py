@@ -69,6 +69,7 @@ class LedgerRepo(Protocol):
         zone: str | None = None,
         project: str | None = None,
         kind: str | None = None,
+        model: str | None = None,
     ) -> list[LedgerEntry]: ...
     def total(
         self, start: datetime, end: datetime, *, zone: str | None = None, project: str | None = None
