@@ -137,6 +137,7 @@ class Workspace:
             lambda: getattr(self, "datasets", None),
             clock=self.clock,
             settings=self.settings,
+            cost=lambda: getattr(self, "cost", None),
         )
 
     @cached_property

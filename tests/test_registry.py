@@ -433,6 +433,15 @@ def test_release_path_evidence_approval_promotion_history_and_rollback(team) -> 
     }
 
 
+def test_evaluation_is_charged_to_the_model(team) -> None:  # noqa: ANN001
+    team.bob.models.register(train(team.bob, team), "churn")
+    ev = team.bob.models.evaluate("churn", 1, "staging")
+    [entry] = team.admin.cost.ledger(zone="staging", kind="evaluation")
+    assert entry.source == f"evaluation:{ev.id}" and entry.amount > 0
+    assert (entry.tags["model"], entry.tags["owner"], entry.tags["cost_center"]) == ("churn", "bob", "ml")
+    assert team.admin.cost.unit("churn").evaluation_cost == entry.amount
+
+
 def test_promotion_without_passing_evidence_is_refused(team) -> None:  # noqa: ANN001
     team.bob.models.register(train(team.bob, team), "churn")
     with pytest.raises(Conflict, match="no evidence for staging"):

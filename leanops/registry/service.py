@@ -8,6 +8,7 @@ rollback: a version whose bytes changed can never start serving.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -67,8 +68,10 @@ class RegistryService:
         datasets: Callable[[], Any] | None = None,
         clock: Clock | None = None,
         settings: Settings | None = None,
+        cost: Callable[[], Any] | None = None,
     ) -> None:
         self.guard = guard
+        self._cost = cost or (lambda: None)
         self.artifacts = artifacts
         self.runs = runs
         self._datasets = datasets or (lambda: None)
@@ -331,7 +334,9 @@ class RegistryService:
         context = {"metadata_complete": True, "tagged": self._tagged(run, zone)}
         details: dict[str, Any] = {"zone": str(zone), "rules": self._shown(path)}
         self._require("model.evaluate", self._resource(mv), zone, context, details)
+        started = time.perf_counter()
         items = gather_evidence(self, mv, run, prules, requirement, zone, trusted)
+        seconds = time.perf_counter() - started
         evidence = Evidence(
             id=uuid.uuid4().hex,
             name=mv.name,
@@ -345,6 +350,7 @@ class RegistryService:
             items=items,
         )
         details |= {"evidence": evidence.id, "passed": evidence.passed, "failed": [i.name for i in evidence.failures]}
+        self._meter_evaluation(evidence, run, seconds)  # the work is done: its spend is real either way
         with self.guard.act("model.evaluate", self._resource(mv), zone=zone, context=context, details=details) as unit:
             unit.models.add_evidence(evidence)
         return evidence
@@ -521,6 +527,25 @@ class RegistryService:
         """Ask before any work is done; a refusal is audited by `check`, which then raises."""
         if not self.guard.decide(action, resource, zone, context).allowed:
             self.guard.check(action, resource, zone=zone, context=context, details=details)
+
+    def _meter_evaluation(self, evidence: Evidence, run: RunRecord, seconds: float) -> None:
+        """Charge an evaluation to its model, so unit economics count it toward the next deployment.
+
+        Billed like a job attempt: one CPU for the wall time it took (test command included)."""
+        cost = self._cost()
+        if cost is None:
+            return
+        from leanops.cost.prices import Usage
+
+        tags = {"zone": str(evidence.zone), "model": evidence.name, "owner": run.owner}
+        tags |= {k: str(run.tags[k]) for k in ("cost_center", "project") if run.tags.get(k)}
+        cost.record_usage(
+            "evaluation",
+            Usage(cpu_hours=seconds / 3600),
+            tags=tags,
+            source=f"evaluation:{evidence.id}",
+            refs={"evidence": evidence.id, "version": evidence.version},
+        )
 
     def _gate(self, verb: str, mv: ModelVersion, zone: Zone, gaps: list[str], details: dict[str, Any]) -> None:
         """Refuse (audited) a release whose evidence does not pass."""
