@@ -303,22 +303,16 @@ class CostService:
         assert room is not None
         reason = decision.reason(self.currency, f"Job {job.name}")
         if room.hard_ceiling:
-            raise BudgetExceeded(
-                reason,
-                hint=f"Shorten its deadline or resources, or ask an admin to raise the budget: "
-                f"leanops budget set --zone {zone} --monthly AMOUNT --owner USER",
-                budget=room.budget,
-                reserved=str(reserved),
-                left=str(room.left),
+            hint = (
+                "Shorten its deadline or resources, or ask an admin to raise the budget: "
+                f"leanops budget set --zone {zone} --monthly AMOUNT --owner USER"
             )
-        raise BudgetExceeded(
-            reason,
-            hint=f"An approver may allow it: leanops budget approve-overspend --zone {zone} "
-            f'--amount {show(max(reserved - room.left, Decimal(0)))} --reason "…"',
-            budget=room.budget,
-            reserved=str(reserved),
-            left=str(room.left),
-        )
+        else:
+            hint = (
+                f"An approver may allow it: leanops budget approve-overspend --zone {zone} "
+                f'--amount {show(max(reserved - room.left, Decimal(0)))} --reason "…"'
+            )
+        raise BudgetExceeded(reason, hint=hint, budget=room.budget, reserved=str(reserved), left=str(room.left))
 
     def estimate(self, spec: Any, *, trials: int = 1) -> Estimate:
         """What a job spec (a `JobSpec`) would reserve, and whether its budgets would admit it now."""
