@@ -38,6 +38,19 @@ class ArtifactSettings(BaseModel, extra="forbid"):
     endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. http://127.0.0.1:9000")
 
 
+class AuditSettings(BaseModel, extra="forbid"):
+    key_file: str = Field(
+        f"{STATE_DIR}/audit.key",
+        description="The audit chain's HMAC key, kept outside the metadata store (LEANOPS_AUDIT_KEY overrides)",
+    )
+    anchor: str = Field(
+        f"{STATE_DIR}/audit-anchor", description="Folder for signed audit checkpoints, outside the metadata store"
+    )
+    checkpoint_seconds: float = Field(
+        0.0, ge=0, description="At most one checkpoint per this many seconds per process (0: after every commit)"
+    )
+
+
 class DataSettings(BaseModel, extra="forbid"):
     allowed_sources: list[str] = Field(
         default_factory=lambda: ["file://*"],
@@ -206,6 +219,7 @@ class Settings(BaseSettings):
         description="Per zone: sensitive data, approvals, required tags, rollback target, complete metadata, hard ceiling",
     )
     data: DataSettings = Field(default_factory=DataSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)

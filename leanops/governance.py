@@ -26,7 +26,7 @@ def parse_duration(text: str) -> timedelta:
 
 class Governance:
     def __init__(self, guard: Guard) -> None:
-        self.guard = guard
+        self._guard = guard
 
     def grant_exception(
         self,
@@ -48,7 +48,7 @@ class Governance:
                 f"Exceptions last at most {MAX_EXCEPTION.days} days.",
                 hint="Grant a shorter one; renew it if still needed.",
             )
-        now = self.guard.clock.now()
+        now = self._guard.clock.now()
         waiver = PolicyException(
             id=secrets.token_hex(6),
             principal=principal,
@@ -56,25 +56,25 @@ class Governance:
             resource=resource,
             zone=zone,
             reason=reason,
-            granted_by=self.guard.actor.name,
+            granted_by=self._guard.actor.name,
             created_at=now,
             expires_at=now + expires,
         )
         details = {"op": "grant", **waiver.model_dump(mode="json")}
-        with self.guard.act(
+        with self._guard.act(
             "policy.exception", Resource(type="Policy", id=f"exception:{waiver.id}"), details=details
         ) as unit:
             unit.exceptions.add(waiver)
         return waiver
 
     def exceptions(self) -> list[PolicyException]:
-        with self.guard.act("policy.read", Resource(type="Policy", id="exceptions")) as unit:
+        with self._guard.act("policy.read", Resource(type="Policy", id="exceptions")) as unit:
             return unit.exceptions.list()
 
     def revoke_exception(self, exc_id: str) -> None:
-        with self.guard.act(
+        with self._guard.act(
             "policy.exception", Resource(type="Policy", id=f"exception:{exc_id}"), details={"op": "revoke"}
         ) as unit:
             if unit.exceptions.get(exc_id) is None:
                 raise NotFound(f"No policy exception {exc_id!r}.", hint="`leanops policy exception list` shows them.")
-            unit.exceptions.revoke(exc_id, self.guard.clock.now())
+            unit.exceptions.revoke(exc_id, self._guard.clock.now())

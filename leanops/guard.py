@@ -4,20 +4,32 @@
 
 `Guard.act` opens the transaction the action runs in and appends the audit record to that
 same transaction, so a change and its record commit together or not at all. A refused
-action is recorded too (in a transaction of its own) and raises `PolicyDenied`.
+action is recorded too (in a transaction of its own) and raises `PolicyDenied`; so is an
+allowed action whose body failed (its change rolled back, its attempt kept).
+
+Facts a caller must not be able to assert about itself (whether the actor is cleared for the
+data, whether an approver is independent of the owner) are computed here, from the actor.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
-from leanops.audit import AuditEntry, redact
+from leanops.audit import AuditEntry, ChainHead, Checkpoint, Checkpointer, redact
 from leanops.errors import PolicyDenied
-from leanops.identity import Actor
-from leanops.policy import ACTIONS, PolicyDecision, PolicyEngine, PolicyException, PolicyRequest, Resource
+from leanops.identity import Actor, independent_of
+from leanops.policy import (
+    ACTIONS,
+    NON_WAIVABLE,
+    PolicyDecision,
+    PolicyEngine,
+    PolicyException,
+    PolicyRequest,
+    Resource,
+)
 from leanops.ports import Clock, MetadataStore
 from leanops.zones import Zone
 
@@ -39,8 +51,9 @@ class Guard:
         escalation: str = "",
         request_id: str | None = None,
         checks: Sequence[Check] = (),
+        checkpointer: Checkpointer,
     ) -> None:
-        self.store = store
+        self._store = store
         self.engine = engine
         self.clock = clock
         self.actor = actor
@@ -48,23 +61,52 @@ class Guard:
         self.escalation = escalation
         self.request_id = request_id or uuid.uuid4().hex
         self.checks = tuple(checks)
+        self.checkpointer = checkpointer
+
+    @property
+    def audit_key(self) -> bytes:
+        return self.checkpointer.key
+
+    def checkpoint(self, *, force: bool = False) -> Checkpoint | None:
+        """Anchor the committed head outside the database (throttled unless forced)."""
+
+        def read_head() -> ChainHead:
+            with self._store.transaction() as unit:
+                return unit.audit.head()
+
+        if force:
+            return self.checkpointer.checkpoint(read_head)
+        self.checkpointer.after_commit(read_head)
+        return None
+
+    def lookup(self) -> AbstractContextManager[Any]:
+        """A transaction for a service's own look-ups before it acts; never handed to callers."""
+        return self._store.transaction()
 
     def decide(
         self, action: str, resource: Resource, zone: Zone, context: dict[str, Any] | None = None, unit: Any = None
     ) -> PolicyDecision:
-        """The policy's answer, with an active exception turning a refusal into an allow."""
+        """The policy's answer, with an active exception turning a waivable refusal into an allow."""
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}: add it to leanops.policy.ACTION_GROUPS")
+        if unit is None:
+            with self._store.transaction() as own:
+                return self.decide(action, resource, zone, context, own)
+        context = dict(context or {})
+        context["cleared"] = self.actor.cleared_for(str(context.get("data_class", "none")), zone)
+        context["independent_approver"] = action == "model.approve" and independent_of(
+            unit.identity, self.actor, resource.owner, zone
+        )
         request = PolicyRequest(
             principal=self.actor.name,
             roles=self.actor.roles_in(zone),
             action=action,
             resource=resource,
             zone=zone,
-            context=context or {},
+            context=context,
         )
         decision = self.engine.decide(request)
-        if decision.allowed:
+        if decision.allowed or NON_WAIVABLE.intersection(decision.policy_ids):
             return decision
         waiver = self._exception_for(request, unit)
         if waiver:
@@ -73,14 +115,9 @@ class Guard:
 
     def _exception_for(self, request: PolicyRequest, unit: Any) -> PolicyException | None:
         now = self.clock.now()
-
-        def find(u: Any) -> PolicyException | None:
-            return next((e for e in u.exceptions.active_for(request.principal, now) if e.covers(request, now)), None)
-
-        if unit is not None:
-            return find(unit)
-        with self.store.transaction() as u:
-            return find(u)
+        waivers = unit.exceptions.active_for(request.principal, now)
+        # A waiver its beneficiary granted themself never counts, whoever wrote it into the store.
+        return next((e for e in waivers if e.covers(request, now) and e.granted_by != e.principal), None)
 
     @contextmanager
     def act(
@@ -98,15 +135,21 @@ class Guard:
         """
         zone = Zone(zone or self.zone)
         details = details if details is not None else {}
-        with self.store.transaction() as unit:
-            decision = self.decide(action, resource, zone, context, unit)
+        try:
+            with self._store.transaction() as unit:
+                decision = self.decide(action, resource, zone, context, unit)
+                if decision.allowed:
+                    for check in self.checks:
+                        check(action, resource, zone)
+                    yield unit
+                    unit.audit.append(self._entry(action, resource, zone, decision, details), self.audit_key)
             if decision.allowed:
-                for check in self.checks:
-                    check(action, resource, zone)
-                yield unit
-                unit.audit.append(self._entry(action, resource, zone, decision, details))
+                self.checkpoint()
                 return
-        self._record_denial(action, resource, zone, decision, details)
+        except Exception as exc:
+            self._record_failure(action, resource, zone, details, exc)
+            raise
+        self._record(action, resource, zone, decision, details)
         roles = ", ".join(self.actor.roles_in(zone)) or "no role"
         by = ", ".join(decision.policy_ids) or "no policy permits it (deny by default)"
         raise PolicyDenied(
@@ -146,13 +189,28 @@ class Guard:
         shows every refused release, not only the ones Cedar refused.
         """
         denied = PolicyDecision(allowed=False, policy_ids=[f"gate:{gate}"])
-        self._record_denial(action, resource, Zone(zone or self.zone), denied, details or {})
+        self._record(action, resource, Zone(zone or self.zone), denied, details or {})
 
-    def _record_denial(
+    def _record(
         self, action: str, resource: Resource, zone: Zone, decision: PolicyDecision, details: dict[str, Any]
     ) -> None:
-        with self.store.transaction() as unit:
-            unit.audit.append(self._entry(action, resource, zone, decision, details))
+        """An audit record in a transaction of its own (a refusal, a failed attempt)."""
+        with self._store.transaction() as unit:
+            unit.audit.append(self._entry(action, resource, zone, decision, details), self.audit_key)
+        self.checkpoint()
+
+    def _record_failure(
+        self, action: str, resource: Resource, zone: Zone, details: dict[str, Any], exc: Exception
+    ) -> None:
+        """Keep the attempt of an action whose body raised; its change has rolled back."""
+        from leanops.errors import StoreUnavailable
+
+        if isinstance(exc, StoreUnavailable):
+            return  # nowhere to write it; the error itself reaches the caller
+        failed = {**details, "outcome": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
+        attempt = PolicyDecision(allowed=True, policy_ids=["outcome:failed"])
+        with suppress(Exception):  # the original error is the one to report
+            self._record(action, resource, zone, attempt, failed)
 
     def _entry(
         self, action: str, resource: Resource, zone: Zone, decision: PolicyDecision, details: dict[str, Any]
@@ -167,4 +225,5 @@ class Guard:
             policy_ids=decision.policy_ids,
             request_id=self.request_id,
             details=redact(details),
+            policy_bundle=getattr(self.engine, "bundle_hash", ""),
         )

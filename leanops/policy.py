@@ -145,6 +145,10 @@ class PolicyEngine(Protocol):
     def decide(self, request: PolicyRequest) -> PolicyDecision: ...
 
 
+# Four-eyes and data-class rules protect others from the beneficiary: no exception waives them.
+NON_WAIVABLE = frozenset({"no-self-approval", "four-eyes-independent-approver", "sandbox-no-sensitive-data"})
+
+
 def default_context(zone: Zone, context: dict[str, Any]) -> dict[str, Any]:
     """Every context key the schema declares, so policies never need `has` guards."""
     base: dict[str, Any] = {
@@ -155,6 +159,8 @@ def default_context(zone: Zone, context: dict[str, Any]) -> dict[str, Any]:
         "metadata_complete": True,
         "tagged": True,
         "exception": False,
+        "cleared": False,
+        "independent_approver": False,
     }
     return base | context
 

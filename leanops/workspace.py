@@ -10,16 +10,28 @@ Every service hangs off the workspace and receives the same `Guard`, so policy, 
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leanops.artifacts import FsckReport, fsck
-from leanops.audit import AuditService
+from leanops.audit import AuditService, Checkpointer, new_key
 from leanops.config import Settings, load_settings
+from leanops.errors import ConfigError, Conflict, IntegrityError
 from leanops.governance import Governance
 from leanops.guard import Guard
-from leanops.identity import Actor, PrincipalKind, RoleGrant, actor_for, authenticate
+from leanops.identity import (
+    Actor,
+    Mode,
+    Principal,
+    PrincipalKind,
+    RoleGrant,
+    Trust,
+    actor_for,
+    authenticate,
+    resolve_actor,
+)
 from leanops.policy import PolicyDecision, PolicyEngine, Resource, Role
 from leanops.ports import ArtifactStore, Clock, Executor, MetadataStore, Notifier, SystemClock
 from leanops.users import UserService
@@ -51,13 +63,15 @@ class Workspace:
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.store = store or _build_store(settings)
-        if migrate and getattr(self.store, "needs_upgrade", lambda: False)():
-            self.store.upgrade()
+        self._store = store or _build_store(settings)
+        if migrate and getattr(self._store, "needs_upgrade", lambda: False)():
+            self._store.upgrade()
         self._artifacts = artifacts
         self._policy = policy
         self.zone = Zone(zone or settings.zone)
-        self._token, self._user = token, user or settings.acting_user
+        self._token = token or os.environ.get("LEANOPS_TOKEN") or None
+        self._user = user or settings.acting_user
+        self.issued_token: str | None = None  # a team store's first admin token, shown once
 
     @classmethod
     def from_config(cls, path: Path | None = None, **kwargs: Any) -> Workspace:
@@ -66,11 +80,16 @@ class Workspace:
 
     @cached_property
     def actor(self) -> Actor:
-        """Who acts: the token's principal, else the configured user (no role if unregistered)."""
-        with self.store.transaction() as unit:
-            if self._token:
-                return authenticate(unit.identity, self._token, self.clock.now())
-            return actor_for(unit.identity, self._user)
+        """Who acts: the token's principal; a bare name only for local mode's one local person."""
+        with self._store.transaction() as unit:
+            return resolve_actor(unit.identity, token=self._token, name=self._user, now=self.clock.now())
+
+    @property
+    def mode(self) -> Mode | None:
+        """The store's trust mode (None before bootstrap); recorded in the store, not configured."""
+        with self._store.transaction() as unit:
+            trust = unit.identity.trust()
+        return trust.mode if trust else None
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
@@ -92,46 +111,87 @@ class Workspace:
         return self._policy
 
     @cached_property
-    def guard(self) -> Guard:
-        return self.guard_for(self.actor)
+    def _guard(self) -> Guard:
+        return self._guard_for(self.actor)
 
-    def guard_for(self, actor: Actor) -> Guard:
+    def _guard_for(self, actor: Actor) -> Guard:
         from leanops.cost.naming import naming_check
 
         return Guard(
-            self.store,
+            self._store,
             self.policy_engine,
             self.clock,
             actor,
             zone=self.zone,
             escalation=self.settings.policy.escalation,
             checks=[naming_check(self.settings.naming)],
+            checkpointer=self._checkpointer,
         )
 
     @cached_property
+    def _checkpointer(self) -> Checkpointer:
+        from leanops.adapters.anchor import FolderAnchor
+
+        anchor = FolderAnchor(Path(self.settings.resolve_path(self.settings.audit.anchor)))
+        return Checkpointer(anchor, self._audit_key(), self.clock, self.settings.audit.checkpoint_seconds)
+
+    def _audit_key(self) -> bytes:
+        """The chain's key: from LEANOPS_AUDIT_KEY, else the key file; made only for an empty log.
+
+        A missing key on a log that has records is refused rather than replaced: a new key
+        would let whoever deleted the old one re-chain the log.
+        """
+        if env := os.environ.get("LEANOPS_AUDIT_KEY"):
+            return env.encode()
+        path = Path(self.settings.resolve_path(self.settings.audit.key_file)).expanduser()
+        try:
+            return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise IntegrityError(
+                f"The audit key at {path} is unreadable or damaged ({exc}).",
+                hint="Restore it from your backup, or set LEANOPS_AUDIT_KEY.",
+            ) from None
+        with self._store.transaction() as unit:
+            records = unit.audit.head().seq
+        if records:
+            raise IntegrityError(
+                f"The audit key is missing at {path}, and the log already holds {records} records.",
+                hint="Restore the key file from your backup (or set LEANOPS_AUDIT_KEY); a new key is made only "
+                "for an empty log.",
+            )
+        key = new_key()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(key.hex() + "\n")
+        return key
+
+    @cached_property
     def users(self) -> UserService:
-        return UserService(self.guard)
+        return UserService(self._guard)
 
     @cached_property
     def audit(self) -> AuditService:
-        return AuditService(self.guard)
+        return AuditService(self._guard)
 
     @cached_property
     def governance(self) -> Governance:
-        return Governance(self.guard)
+        return Governance(self._guard)
 
     @cached_property
     def datasets(self) -> DatasetService:
         from leanops.datasets import DatasetService
 
-        return DatasetService(self.guard, self.artifacts, allowed_sources=self.settings.data.allowed_sources)
+        return DatasetService(self._guard, self.artifacts, allowed_sources=self.settings.data.allowed_sources)
 
     @cached_property
     def models(self) -> RegistryService:
         from leanops.registry import RegistryService
 
         return RegistryService(
-            self.guard,
+            self._guard,
             self.artifacts,
             self.runs,
             lambda: getattr(self, "datasets", None),
@@ -145,7 +205,7 @@ class Workspace:
         from leanops.runs import RunService
 
         return RunService(
-            self.guard,
+            self._guard,
             self.artifacts,
             self.settings.runs,
             zone_rules=self.settings.zones,
@@ -174,7 +234,7 @@ class Workspace:
         from leanops.jobs import JobService
 
         return JobService(
-            self.guard,
+            self._guard,
             self.executor,
             self.notifier,
             self.settings.jobs,
@@ -184,61 +244,115 @@ class Workspace:
             datasets=lambda: getattr(self, "datasets", None),
             zone_rules=self.settings.zones,
             cost=lambda: getattr(self, "cost", None),
+            stores=self._job_stores(),
         )
+
+    def _job_stores(self) -> dict[str, str]:
+        """Where a job's process finds the project's stores: the runner's, whatever the job's env says."""
+        stores = {"LEANOPS_STORE__URL": self.settings.store_url, "LEANOPS_ARTIFACTS__URL": self.settings.artifacts_url}
+        if self.settings.artifacts.endpoint_url:
+            stores["LEANOPS_ARTIFACTS__ENDPOINT_URL"] = self.settings.artifacts.endpoint_url
+        return stores
 
     @cached_property
     def cost(self) -> CostService:
         from leanops.cost.service import CostService
 
-        return CostService(self.guard, self.notifier, self.settings, jobs=lambda: self.jobs, models=lambda: self.models)
+        return CostService(
+            self._guard, self.notifier, self.settings, jobs=lambda: self.jobs, models=lambda: self.models
+        )
 
     # -- project-level operations -------------------------------------------------------
 
-    def bootstrap(self, admin: str | None = None) -> bool:
-        """Make the first admin of an empty project; a no-op (False) once anyone is registered.
+    def bootstrap(self, admin: str | None = None, *, mode: Mode | str | None = None) -> bool:
+        """Make the first admin and record the store's trust mode; a no-op (False) once done.
 
-        Deny-by-default needs someone to grant the first role; that is whoever initialises.
+        Deny-by-default needs someone to grant the first role; that is whoever initialises. A shared
+        engine (anything but a SQLite file) is always a team store; in team mode the admin's first
+        token is minted here and kept in `issued_token`, to be shown once.
         """
-        name = admin or self.actor.name
+        name = admin or self._user
+        mode = Mode(mode or (Mode.LOCAL if self._is_local_store() else Mode.TEAM))
+        if mode is Mode.LOCAL and not self._is_local_store():
+            raise ConfigError(
+                f"A {self._store_kind()} store is shared by nature; local mode is for a SQLite file only.",
+                hint="Initialise it in team mode (the default); everyone then acts with a token.",
+            )
         now = self.clock.now()
-        with self.store.transaction() as unit:
-            if unit.identity.count_principals():
+        trust = Trust(
+            mode=mode,
+            local_user=name if mode is Mode.LOCAL else None,
+            project=self.settings.project,
+            created_at=now,
+            created_by=name,
+        )
+        with self._store.transaction() as unit:
+            if unit.identity.count_principals() or not unit.identity.add_trust(trust):
                 return False
-            from leanops.identity import Principal
-
             unit.identity.add_principal(Principal(name=name, kind=PrincipalKind.USER, created_at=now, created_by=name))
             unit.identity.add_grant(RoleGrant(principal=name, role=Role.ADMIN, granted_at=now, granted_by=name))
-        self.actor = actor_for_name(self.store, name)
-        self.__dict__.pop("guard", None)
-        with self.guard.act(
+        actor = actor_for_name(self._store, name)
+        self.__dict__["actor"] = actor
+        self._guard.actor = actor  # services built before bootstrap share this guard
+        with self._guard.act(
             "project.init",
             Resource(type="Project", id=self.settings.project, owner=name),
-            details={"bootstrap_admin": name},
+            details={"bootstrap_admin": name, "mode": str(mode)},
         ):
             pass
+        if mode is Mode.TEAM:
+            issued = self.users.create_token(name, description="first admin token (bootstrap)")
+            self.issued_token = self._token = issued.plaintext
+            self.__dict__["actor"] = self._guard.actor = actor_for_token(self._store, issued.plaintext, now)
         return True
+
+    def enable_team_mode(self) -> None:
+        """Stop trusting the local name: from now on every caller needs a token. There is no way back."""
+        with self._guard.act(
+            "project.init", Resource(type="Project", id=self.settings.project), details={"op": "team-mode"}
+        ) as unit:
+            trust = unit.identity.trust()
+            if trust is None:
+                raise Conflict("The project is not initialised.", hint="Run `leanops init` first.")
+            if trust.mode is Mode.TEAM:
+                raise Conflict("The store is in team mode already.")
+            unit.identity.set_mode(Mode.TEAM)
+
+    def _is_local_store(self) -> bool:
+        return self._store_kind() == "sqlite"
+
+    def _store_kind(self) -> str:
+        return getattr(self._store, "dialect", "sqlite")
+
+    def status_store_url(self) -> str:
+        """The store's URL with any password masked."""
+        return getattr(self._store, "safe_url", self._store.url)
+
+    def upgrade(self) -> str:
+        """Apply pending schema migrations; the resulting revision."""
+        return self._store.upgrade()
 
     def explain(
         self, principal: str, action: str, resource: Resource, zone: Zone, context: dict[str, Any] | None = None
     ) -> PolicyDecision:
         """What the policy decides for any principal — recorded as the caller's policy read."""
-        with self.guard.act(
+        with self._guard.act(
             "policy.read",
             Resource(type="Policy", id="explain"),
             details={"principal": principal, "action": action, "resource": resource.ref, "zone": str(zone)},
         ) as unit:
-            return self.guard_for(actor_for(unit.identity, principal)).decide(action, resource, zone, context, unit)
+            return self._guard_for(actor_for(unit.identity, principal)).decide(action, resource, zone, context, unit)
 
     def fsck(self, progress: Any = None) -> FsckReport:
         """Verify every blob's hash, every reference to a blob, and the audit chain."""
         from leanops.artifacts import Damage
-        from leanops.audit import verify_chain
+        from leanops.audit import verify_log
 
-        with self.guard.act(
+        with self._guard.act(
             "project.read", Resource(type="Project", id=self.settings.project), details={"op": "fsck"}
         ) as unit:
             refs = unit.refs.all()
-            chain = verify_chain(unit.audit.scan(), unit.audit.head())
+            chain = verify_log(unit, self._checkpointer.key, self._checkpointer.anchor)
         extra = (
             []
             if chain.ok
@@ -247,7 +361,7 @@ class Workspace:
         return fsck(self.artifacts, refs, [lambda: extra], progress=progress)
 
     def status(self) -> dict[str, Any]:
-        with self.guard.act("project.read", Resource(type="Project", id=self.settings.project)) as unit:
+        with self._guard.act("project.read", Resource(type="Project", id=self.settings.project)) as unit:
             head = unit.audit.head()
             principals = unit.identity.count_principals()
         return {
@@ -256,15 +370,16 @@ class Workspace:
             "actor": self.actor.name,
             "roles": {str(z): [str(r) for r in self.actor.roles_in(z)] for z in Zone},
             "zone": str(self.zone),
-            "store": getattr(self.store, "safe_url", self.store.url),
-            "schema_revision": self.store.revision(),
+            "mode": str(self.mode),
+            "store": self.status_store_url(),
+            "schema_revision": self._store.revision(),
             "artifacts": self.settings.artifacts_url,
             "principals": principals,
             "audit_records": head.seq,
         }
 
     def close(self) -> None:
-        self.store.close()
+        self._store.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -276,6 +391,11 @@ class Workspace:
 def actor_for_name(store: MetadataStore, name: str) -> Actor:
     with store.transaction() as unit:
         return actor_for(unit.identity, name)
+
+
+def actor_for_token(store: MetadataStore, token: str, now: Any) -> Actor:
+    with store.transaction() as unit:
+        return authenticate(unit.identity, token, now)
 
 
 def _build_store(settings: Settings) -> MetadataStore:

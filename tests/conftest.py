@@ -96,15 +96,33 @@ def ws(project: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
     workspace.close()
 
 
+def _registered(ws: Workspace, name: str) -> bool:
+    with ws._store.transaction() as unit:
+        return unit.identity.get_principal(name) is not None
+
+
 @pytest.fixture
 def as_user(ws: Workspace):  # noqa: ANN201
-    """Open the same project as another user (or token): `as_user("bob", zone="staging")`."""
+    """Open the same project as another principal: `as_user("bob", zone="staging")`.
+
+    A name alone is trusted only for the local admin, so for anyone else the admin mints a
+    token (as a team would hand one out) and the workspace acts with it. An unregistered name
+    gets a workspace without a token, which is refused when it first acts.
+    """
+    from datetime import timedelta
+
+    from leanops.identity import MAX_TOKEN_TTL
+
     opened: list[Workspace] = []
 
     def open_as(user: str | None = None, *, token: str | None = None, zone: str | None = None) -> Workspace:
+        if token is None and user not in (None, ws.actor.name) and _registered(ws, user):
+            token = ws.users.create_token(user, ttl=MAX_TOKEN_TTL - timedelta(seconds=1)).plaintext
+        elif token is None and user in (None, ws.actor.name):
+            token = ws._token
         other = Workspace(
             ws.settings,
-            store=ws.store,
+            store=ws._store,
             artifacts=ws.artifacts,
             policy=ws.policy_engine,
             clock=ws.clock,

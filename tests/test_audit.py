@@ -14,6 +14,7 @@ from leanops.adapters.sql.tables import audit_head, audit_log
 from leanops.audit import AuditEntry, AuditFilter, redact, verify_chain
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+KEY = b"k" * 32
 
 
 @pytest.fixture
@@ -33,7 +34,8 @@ def store(store_url: str):  # noqa: ANN201
                     policy_ids=["viewers-read"],
                     request_id=f"r{i}",
                     details={"i": i},
-                )
+                ),
+                KEY,
             )
     yield s
     s.close()
@@ -41,7 +43,7 @@ def store(store_url: str):  # noqa: ANN201
 
 def verify(store: SqlStore):  # noqa: ANN201
     with store.transaction() as unit:
-        return verify_chain(unit.audit.scan(), unit.audit.head())
+        return verify_chain(unit.audit.scan(), unit.audit.head(), KEY)
 
 
 def test_intact_chain_verifies(store: SqlStore) -> None:
@@ -128,7 +130,8 @@ def test_appends_continue_the_chain_across_transactions(store: SqlStore) -> None
                 zone="sandbox",
                 decision="deny",
                 request_id="r",
-            )
+            ),
+            KEY,
         )
     assert rec.seq == 7
     assert verify(store).ok

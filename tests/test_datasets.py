@@ -39,14 +39,14 @@ def write(path: Path, text: str | bytes) -> Path:
 
 def stored(ws: Workspace) -> tuple[list, list, list]:
     """Version rows, artifact refs and blobs: what a refused registration must not leave."""
-    with ws.store.transaction() as unit:
+    with ws._store.transaction() as unit:
         return unit.datasets.list(), unit.refs.all(), list(ws.artifacts.digests())
 
 
 def audit(ws: Workspace, action: str) -> list:
     from leanops.audit import AuditFilter
 
-    with ws.store.transaction() as unit:
+    with ws._store.transaction() as unit:
         return unit.audit.query(AuditFilter(action=action))
 
 

@@ -364,7 +364,7 @@ def test_register_keeps_manifest_lineage_and_loads_back(team) -> None:  # noqa: 
     lin = mv.lineage
     assert lin.missing() == [] and lin.code.commit == team.commit and lin.features == ["age", "spend"]
     assert [d.ref for d in lin.datasets] == ["train@v1"] and lin.parent is None
-    with team.admin.store.transaction() as unit:
+    with team.admin._store.transaction() as unit:
         assert {r.name for r in unit.refs.for_owner("model", "churn/1")} == {"leanops-model.json", "model.skops"}
     model = team.carol.models.load("churn", 1)
     assert model.predict(team.x[:3]).shape == (3,)

@@ -57,7 +57,7 @@ def complete_run(ws: Workspace, tmp: Path, **metrics: float) -> str:
 
 
 def audit(ws: Workspace, **flt: str) -> list:
-    with ws.store.transaction() as unit:
+    with ws._store.transaction() as unit:
         return unit.audit.query(AuditFilter(**flt))
 
 
@@ -322,7 +322,7 @@ def test_silent_run_on_another_host_is_marked_killed(ws: Workspace) -> None:
         pid=1,
         heartbeat_at=now,
     )
-    with ws.store.transaction() as unit:
+    with ws._store.transaction() as unit:
         unit.runs.add(record)
     assert ws.runs.get(record.id).status == RunStatus.RUNNING  # another host: only its heartbeat counts
     ws.settings.runs.stale_after_seconds = 0.01
@@ -430,7 +430,7 @@ def test_sqlite_planner_statistics_refresh_as_runs_grow(
     monkeypatch.setattr(sql_runs, "STATS_MIN_RUNS", 2)
 
     def analyzed() -> int:
-        with ws.store.transaction() as unit:
+        with ws._store.transaction() as unit:
             stat = unit.conn.exec_driver_sql(
                 "SELECT stat FROM sqlite_stat1 WHERE tbl = 'runs' AND idx = 'sqlite_autoindex_runs_1'"
             ).scalar()

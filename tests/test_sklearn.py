@@ -74,6 +74,6 @@ def test_log_model_records_content_addressed_refs(ws: Workspace, data, tmp_path:
     assert names == ["models/churn/leanops-model.json", "models/churn/model.skops"]
     refs = {r.name: r for r in ws.runs.artifacts_of(run.id)}
     assert all(ws.artifacts.exists(refs[n].digest) for n in names)
-    with ws.store.transaction() as unit:
+    with ws._store.transaction() as unit:
         logged = unit.audit.query(AuditFilter(action="run.log", resource=f"Run:{run.id}"))
     assert any(r.details.get("op") == "model" and r.details.get("flavor") == "sklearn" for r in logged)

@@ -116,3 +116,18 @@ class RecordingNotifier:
 
     def subjects(self) -> list[str]:
         return [n["subject"] for n in self.sent]
+
+
+class MemoryAnchor:
+    """Audit checkpoints kept in a list, for tests."""
+
+    location = "memory"
+
+    def __init__(self) -> None:
+        self.checkpoints: list[Any] = []
+
+    def write(self, checkpoint: Any) -> None:
+        self.checkpoints.append(checkpoint)
+
+    def read(self) -> list[Any]:
+        return list(self.checkpoints)

@@ -15,8 +15,20 @@ config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is
 db_app = typer.Typer(help="Manage the metadata store's schema.", no_args_is_help=True)
 
 
+team_app = typer.Typer(help="Share the project: switch its store to team mode (tokens only).", no_args_is_help=True)
+
+
+@team_app.command("enable")
+def team_enable() -> None:
+    """Stop trusting the configured name: from now on everyone acts with a token. There is no way back."""
+    with workspace() as ws:
+        ws.enable_team_mode()
+    console.print("[green]team mode[/]: every command and SDK call now needs LEANOPS_TOKEN or --token.")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
+    app.add_typer(team_app, name="team")
     app.command()(status)
     app.command()(fsck)
     app.add_typer(config_app, name="config")
@@ -28,13 +40,28 @@ def init(
     project: str | None = typer.Option(None, help="Project name (default: the folder's name)."),
     owner: str | None = typer.Option(None, help="Project owner and first admin (default: your login)."),
     force: bool = typer.Option(False, help="Overwrite an existing leanops.yaml."),
+    mode: str | None = typer.Option(
+        None,
+        help="Trust mode recorded in the store: local (one person, SQLite only) or team (tokens only). "
+        "Default: local for a SQLite file, team otherwise.",
+    ),
 ) -> None:
     """Create leanops.yaml, the metadata store and the first admin in DIRECTORY."""
+    from leanops.identity import Mode
+
+    if mode is not None and mode not in tuple(Mode):
+        raise typer.BadParameter("use local or team", param_hint="--mode")
     config = write_project(directory, project=project, owner=owner, force=force)
     with Workspace.from_config(config) as ws:
-        ws.bootstrap()
+        ws.bootstrap(mode=mode)
         console.print(f"[green]Initialised[/] project [bold]{ws.settings.project}[/] in {config.parent}")
-        console.print(f"  config   {config}\n  store    {ws.status()['store']}\n  admin    {ws.actor.name}")
+        info = ws.status()
+        console.print(
+            f"  config   {config}\n  store    {info['store']}\n  mode     {info['mode']}\n  admin    {ws.actor.name}"
+        )
+        if ws.issued_token:
+            console.print("Your admin token (shown once; keep it in LEANOPS_TOKEN):", highlight=False)
+            console.print(ws.issued_token, highlight=False, soft_wrap=True)
 
 
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
@@ -78,4 +105,5 @@ def config_show(as_json: bool = typer.Option(False, "--json", help="Print JSON."
 def db_upgrade() -> None:
     """Apply pending schema migrations to the metadata store."""
     with Workspace.from_config(migrate=False, user="-") as ws:
-        console.print(f"schema at revision [bold]{ws.store.upgrade()}[/] ({ws.store.safe_url})")  # type: ignore[attr-defined]
+        revision = ws.upgrade()
+        console.print(f"schema at revision [bold]{revision}[/] ({ws.status_store_url()})", highlight=False)

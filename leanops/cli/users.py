@@ -63,17 +63,48 @@ def revoke(name: str, role: Role, zone: Zone | None = typer.Option(None, "--in-z
     console.print(f"revoked {role} from {name} in {zone or 'every zone'}")
 
 
+@users_app.command("clear")
+def clear(
+    name: str,
+    data_class: str = typer.Option("sensitive", "--class", help="Data class the clearance covers."),
+    zone: Zone | None = typer.Option(None, "--in-zone", help="Only in this zone (default: every zone)."),
+) -> None:
+    """Clear a principal for sensitive data (admin): data access follows the person, not the zone named."""
+    with workspace() as ws:
+        added = ws.users.clear(name, data_class, zone)
+    console.print(
+        f"{name} {'is now' if added else 'was already'} cleared for {data_class} data in {zone or 'every zone'}"
+    )
+
+
+@users_app.command("unclear")
+def unclear(
+    name: str,
+    data_class: str = typer.Option("sensitive", "--class", help="Data class of the clearance."),
+    zone: Zone | None = typer.Option(None, "--in-zone", help="The zone the clearance was for."),
+) -> None:
+    """Withdraw a clearance."""
+    with workspace() as ws:
+        ws.users.unclear(name, data_class, zone)
+    console.print(f"withdrew {name}'s {data_class} clearance in {zone or 'every zone'}")
+
+
 @tokens_app.command("create")
 def create(
-    principal: str | None = typer.Option(None, "--for", help="Service account to mint for (admin); default yourself."),
+    principal: str | None = typer.Option(None, "--for", help="Principal to mint for (admin); default yourself."),
     expires: str = typer.Option("8h", "--expires", help="Lifetime: 30m, 8h, 7d (at most 90d)."),
     description: str = typer.Option("", "--description", "-d"),
+    zones: list[Zone] = typer.Option([], "--zone", help="Limit the token to this zone (repeatable; default: all)."),
 ) -> None:
     """Mint a token; it is shown once and only its hash is kept."""
     with workspace() as ws:
-        issued = ws.users.create_token(principal, ttl=parse_duration(expires), description=description)
+        issued = ws.users.create_token(
+            principal, ttl=parse_duration(expires), description=description, zones=zones or None
+        )
+    where = ", ".join(issued.record.zones) if issued.record.zones else "every zone"
     console.print(
-        f"token {issued.record.id} for {issued.record.principal}, expires {issued.record.expires_at:%Y-%m-%d %H:%M} UTC"
+        f"token {issued.record.id} for {issued.record.principal} ({where}), "
+        f"expires {issued.record.expires_at:%Y-%m-%d %H:%M} UTC"
     )
     console.print("[bold]Copy it now; it will not be shown again:[/]")
     typer.echo(issued.plaintext)

@@ -73,8 +73,7 @@ class CostService:
         jobs: Callable[[], Any] | None = None,
         models: Callable[[], Any] | None = None,
     ) -> None:
-        self.guard = guard
-        self.store = guard.store
+        self._guard = guard
         self.notifier = notifier
         self.settings = settings
         self._jobs = jobs or (lambda: None)
@@ -88,7 +87,7 @@ class CostService:
 
     @property
     def now(self) -> datetime:
-        return self.guard.clock.now()
+        return self._guard.clock.now()
 
     def _hard_ceiling(self, zone: Zone | str) -> bool:
         rules = self.settings.zones.get(Zone(zone))
@@ -145,7 +144,7 @@ class CostService:
             currency=self.currency,
             thresholds=thresholds or self.settings.budgets.thresholds,
             updated_at=self.now,
-            updated_by=self.guard.actor.name,
+            updated_by=self._guard.actor.name,
         )
         details: dict[str, Any] = {
             "monthly": str(budget.monthly),
@@ -154,7 +153,7 @@ class CostService:
             "currency": self.currency,
         }
         resource = Resource(type="Budget", id=budget.key, owner=owner, attrs={"zone": str(zone)})
-        with self.guard.act("budget.set", resource, zone=zone, details=details) as unit:
+        with self._guard.act("budget.set", resource, zone=zone, details=details) as unit:
             before = next((b for b in self._in_force(unit) if b.key == budget.key), None)
             details["previous"] = str(before.monthly) if before else None
             unit.cost.put_budget(budget)
@@ -169,13 +168,13 @@ class CostService:
 
     def list_budgets(self) -> list[BudgetStatus]:
         """Every budget in force with this month's spend, forecast and room left."""
-        with self.guard.act("budget.read", Resource(type="Budget", id="*"), details={"op": "list"}) as unit:
+        with self._guard.act("budget.read", Resource(type="Budget", id="*"), details={"op": "list"}) as unit:
             return [self._status(unit, b) for b in self._in_force(unit)]
 
     def show_budget(self, zone: Zone | str, project: str | None = None) -> BudgetStatus:
         """One budget with the alerts it raised and the overspends approved this month."""
         key = budget_key(zone, project)
-        with self.guard.act("budget.read", Resource(type="Budget", id=key), zone=Zone(zone)) as unit:
+        with self._guard.act("budget.read", Resource(type="Budget", id=key), zone=Zone(zone)) as unit:
             budget = next((b for b in self._in_force(unit) if b.key == key), None)
             if budget is None:
                 raise NotFound(
@@ -226,11 +225,11 @@ class CostService:
             period=month_of(self.now).label,
             amount=money(amount),
             reason=reason,
-            approved_by=self.guard.actor.name,
+            approved_by=self._guard.actor.name,
             approved_at=self.now,
         )
         details = {"amount": str(overspend.amount), "period": overspend.period, "reason": reason}
-        with self.guard.act(
+        with self._guard.act(
             "budget.overspend", Resource(type="Budget", id=key, attrs={"zone": str(zone)}), zone=zone, details=details
         ) as unit:
             budget = next((b for b in self._in_force(unit) if b.key == key), None)
@@ -330,7 +329,7 @@ class CostService:
         usage = job_reserved_usage(job)
         per_trial = cost_of(usage, self.settings.prices)
         reserved = money(per_trial * trials)
-        with self.guard.act(
+        with self._guard.act(
             "cost.read", self._project_resource(), details={"op": "estimate", "job": spec.name}
         ) as unit:
             decision = self._decide(unit, job, reserved)
@@ -354,7 +353,7 @@ class CostService:
     def quotas(self) -> dict[str, dict[str, Any]]:
         """Each zone's quotas (`jobs.quotas`): deadline, concurrency and sweep size are enforced by
         the jobs service, resources per job at admission."""
-        with self.guard.act("cost.read", self._project_resource(), details={"op": "quotas"}):
+        with self._guard.act("cost.read", self._project_resource(), details={"op": "quotas"}):
             return {str(z): q.model_dump() for z, q in self.settings.jobs.quotas.items()}
 
     # -- metering -------------------------------------------------------------------------
@@ -371,7 +370,7 @@ class CostService:
     def _write(self, unit: Any, entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
         added = []
         for entry in entries:
-            entry.recorded_at, entry.recorded_by = self.now, self.guard.actor.name
+            entry.recorded_at, entry.recorded_by = self.now, self._guard.actor.name
             if unit.cost.add(entry):
                 added.append(entry)
         return added
@@ -384,7 +383,7 @@ class CostService:
         """
         try:
             entry = attempt_entry(job, attempt, self.settings.prices, **self._defaults())
-            with self.store.transaction() as unit:
+            with self._guard.lookup() as unit:
                 added = self._write(unit, [entry])
             if added:
                 self._after_spend()
@@ -415,7 +414,7 @@ class CostService:
         None if `source` was charged already.
         """
         kind = CostKind(kind)
-        zone = Zone(tags.get("zone") or self.guard.zone)
+        zone = Zone(tags.get("zone") or self._guard.zone)
         tags = {**self.settings.budgets.default_tags, "project": self.settings.project, **tags, "zone": str(zone)}
         missing = missing_tags(tags, self._required_tags(zone))
         entry = LedgerEntry(
@@ -430,7 +429,7 @@ class CostService:
             untagged=missing_tags(tags, self.settings.budgets.attribution_tags),
         )
         details = {"kind": str(kind), "source": source, "amount": str(entry.amount)}
-        with self.guard.act(
+        with self._guard.act(
             "cost.record",
             self._project_resource().model_copy(update={"owner": tags.get("owner", "")}),
             zone=zone,
@@ -451,7 +450,7 @@ class CostService:
     def sync(self) -> SyncResult:
         """Charge whatever is not in the ledger yet — ended attempts, complete days of storage — then
         alert crossed thresholds and enforce the ceiling. Safe to run any number of times (cron)."""
-        with self.guard.act("cost.record", self._project_resource(), details={"op": "sync"}) as unit:
+        with self._guard.act("cost.record", self._project_resource(), details={"op": "sync"}) as unit:
             result = self._meter(unit)
         if result.attempts or result.storage:
             result.crossings, result.stopped = self._after_spend()
@@ -481,7 +480,7 @@ class CostService:
         """Fire each threshold crossing not fired yet this month and alert the budget's owner, once."""
         now, period = self.now, month_of(self.now)
         fired: list[tuple[Budget, Crossing]] = []
-        with self.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             for budget in self._in_force(unit):
                 status = self._status(unit, budget)
                 for crossing in crossings(
@@ -511,7 +510,7 @@ class CostService:
         jobs = self._jobs()
         if jobs is None:
             return []
-        with self.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             spent = [(b, self._status(unit, b)) for b in self._in_force(unit) if self._hard_ceiling(b.zone)]
             spent = [(b, s) for b, s in spent if reached(s.spent, b.monthly, 100)]
             # A job already asked to stop is left to its runner: each is stopped (and reported) once.
@@ -559,7 +558,7 @@ class CostService:
     ) -> list[LedgerEntry]:
         """Ledger entries in [start, end) (default: this month), oldest first."""
         period = month_of(self.now)
-        with self.guard.act("cost.read", self._project_resource(), details={"op": "ledger"}) as unit:
+        with self._guard.act("cost.read", self._project_resource(), details={"op": "ledger"}) as unit:
             return unit.cost.entries(start or period.start, end or period.end, zone=zone, kind=kind)
 
     def report(self, period: str = "week", *, by: str = "owner") -> Report:
@@ -568,7 +567,7 @@ class CostService:
             raise ValidationError(f"Unknown report period {period!r}.", hint="Use week or month.")
         now = self.now
         current, previous = windows(period, now)  # type: ignore[arg-type]
-        with self.guard.act(
+        with self._guard.act(
             "cost.read", self._project_resource(), details={"op": "report", "period": period, "by": by}
         ) as unit:
             metered = self._meter(unit)
@@ -601,7 +600,7 @@ class CostService:
     def unit(self, model: str, *, zone: Zone | str = Zone.PRODUCTION) -> UnitEconomics:
         """Unit economics of `model`; deployments are its successful promotions into `zone`."""
         run_ids, moves = self._model_history(model)
-        with self.guard.act("cost.read", Resource(type="Model", id=model), details={"op": "unit"}) as unit:
+        with self._guard.act("cost.read", Resource(type="Model", id=model), details={"op": "unit"}) as unit:
             entries = unit.cost.entries_for_model(model, run_ids)
         return unit_economics(
             model,

@@ -127,7 +127,7 @@ class DatasetService:
     """`ws.datasets`: versioned, validated, classified dataset snapshots."""
 
     def __init__(self, guard: Guard, artifacts: ArtifactStore, *, allowed_sources: list[str]) -> None:
-        self.guard = guard
+        self._guard = guard
         self.artifacts = artifacts
         self.allowed_sources = list(allowed_sources)
 
@@ -156,11 +156,11 @@ class DatasetService:
         table = self._table(found, spec, contract)
         stats = profile(table) if table is not None else None
 
-        with self.guard.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             registered = unit.datasets.for_content(found.id)
             first = unit.datasets.get(name, 1)
         cls = effective_class(requested, registered[0].data_class if registered else None)
-        resource = Resource(type="Dataset", id=name, owner=first.created_by if first else self.guard.actor.name)
+        resource = Resource(type="Dataset", id=name, owner=first.created_by if first else self._guard.actor.name)
         context = {"source_allowed": source_allowed(source, self.allowed_sources), "data_class": str(cls)}
         details: dict[str, Any] = {
             "snapshot": found.id,
@@ -173,7 +173,7 @@ class DatasetService:
         if not registered:
             self._store_bytes(found)
 
-        with self.guard.act("dataset.register", resource, context=context, details=details) as unit:
+        with self._guard.act("dataset.register", resource, context=context, details=details) as unit:
             existing = next((s for s in unit.datasets.for_content(found.id) if s.name == name), None)
             if existing is not None:
                 details |= {"existing": True, "version": existing.version}
@@ -192,9 +192,9 @@ class DatasetService:
                 source=source,
                 contract=spec,
                 profile=stats,
-                created_at=self.guard.clock.now(),
-                created_by=self.guard.actor.name,
-                zone=str(self.guard.zone),
+                created_at=self._guard.clock.now(),
+                created_by=self._guard.actor.name,
+                zone=str(self._guard.zone),
             )
             new_content = not unit.datasets.for_content(found.id)
             unit.datasets.add(snapshot, new_content=new_content)
@@ -229,8 +229,8 @@ class DatasetService:
 
     def _require(self, action: str, resource: Resource, context: dict[str, Any], details: dict[str, Any]) -> None:
         """Refuse before any byte is stored; a refusal is audited by `check`, which then raises."""
-        if not self.guard.decide(action, resource, self.guard.zone, context).allowed:
-            self.guard.check(action, resource, context=context, details=details)
+        if not self._guard.decide(action, resource, self._guard.zone, context).allowed:
+            self._guard.check(action, resource, context=context, details=details)
 
     def _store_bytes(self, found: Scan) -> None:
         for entry in found.files:
@@ -268,9 +268,9 @@ class DatasetService:
 
         For other services: `ws.datasets.resolve("customers@v2")` before a run or job uses it.
         """
-        with self.guard.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             snapshot = find_snapshot(unit.datasets, ref)
-        self.guard.check(
+        self._guard.check(
             "dataset.read",
             self.resource(snapshot),
             context={"data_class": str(snapshot.data_class)},
@@ -286,7 +286,7 @@ class DatasetService:
 
     def list(self, name: str | None = None) -> list[Snapshot]:
         """Every registration (or those of `name`), without files and profiles."""
-        with self.guard.act("dataset.read", Resource(type="Dataset", id=name or "*"), details={"op": "list"}) as unit:
+        with self._guard.act("dataset.read", Resource(type="Dataset", id=name or "*"), details={"op": "list"}) as unit:
             return unit.datasets.list(name)
 
     def diff(self, a: str, b: str) -> DatasetDiff:

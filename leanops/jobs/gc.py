@@ -45,7 +45,7 @@ def collect(service: JobService, *, apply: bool) -> GcReport:
     now = service.clock.now()
     details: dict[str, object] = {"op": "gc", "apply": apply}
     action = "gc.run" if apply else "project.read"
-    with service.guard.act(action, Resource(type="Project", id="gc"), details=details) as unit:
+    with service._guard.act(action, Resource(type="Project", id="gc"), details=details) as unit:
         expired = unit.refs.expired(now)
         live = unit.refs.live_digests(now)
         doomed = sorted({r.digest for r in expired} - live)
@@ -72,7 +72,7 @@ def collect(service: JobService, *, apply: bool) -> GcReport:
 def _delete_blobs(service: JobService, digests: list[str]) -> None:
     """Delete blobs whose last reference expired, re-checking just before each deletion."""
     for digest in digests:
-        with service.guard.store.transaction() as unit:
+        with service._guard.lookup() as unit:
             if digest in unit.refs.digests():
                 continue  # referenced again since the listing: keep it
         with suppress(NotFound):

@@ -56,6 +56,8 @@ class Plan:
     secrets: dict[str, str]
     submitted_at: float  # epoch seconds
     redactor: Redactor = field(default_factory=Redactor)
+    token: str | None = None  # the job's own short-lived, zone-limited token
+    token_id: str | None = None
 
 
 @dataclass
@@ -167,7 +169,7 @@ class JobRunner:
         spec, job = self.spec, self.job
         params = dict(spec.params) | ({"seed": spec.seed} if spec.seed is not None else {})
         argv = [str(spec.entrypoint).strip()] if spec.is_callable else spec.command(spec.params)
-        env = self.service.child_environment()
+        env = self.service.child_environment(self.plan)
         env.update(
             {
                 "LEANOPS_JOB_ID": job.id,
@@ -284,7 +286,7 @@ class JobRunner:
                     size=path.stat().st_size,
                     zone=self.job.zone,
                     created_at=now,
-                    created_by=service.guard.actor.name,
+                    created_by=service._guard.actor.name,
                     expires_at=now + timedelta(seconds=ttl),
                 )
             )

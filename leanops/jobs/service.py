@@ -35,11 +35,12 @@ from leanops.jobs.source import probe_source
 from leanops.jobs.spec import JobSpec, LoadedSpec, load_spec, locate_entrypoint
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore, Clock, Executor, Notifier
-from leanops.process import pid_alive
+from leanops.process import allowed_environment, pid_alive
 from leanops.zones import Zone, ZoneRules
 
 # Least to most sensitive; a job carries the highest class of its datasets.
 DATA_CLASSES = ("none", "public", "internal", "confidential", "sensitive")
+JOB_TOKEN_MARGIN_SECONDS = 300  # the runner's own bookkeeping after the deadline
 
 EventSink = Callable[[JobRecord, str, dict[str, Any]], None]
 
@@ -61,8 +62,10 @@ class JobService:
         zone_rules: Mapping[Zone, ZoneRules] | None = None,
         on_event: EventSink | None = None,
         cost: Callable[[], Any] | None = None,
+        stores: Mapping[str, str] | None = None,
     ) -> None:
-        self.guard = guard
+        self._guard = guard
+        self.stores = dict(stores or {})  # LEANOPS_* store locations a job's process needs
         self.clock: Clock = guard.clock
         self.executors = executors
         self.notifier = notifier
@@ -144,7 +147,7 @@ class JobService:
             id=uuid.uuid4().hex,
             name=job_spec.name,
             owner=job_spec.owner,
-            submitted_by=self.guard.actor.name,
+            submitted_by=self._guard.actor.name,
             zone=str(zone),
             executor=name,
             spec=job_spec.model_dump(mode="json"),
@@ -173,7 +176,7 @@ class JobService:
             "promotable": job.promotable,
             "injects": job_spec.secrets,
         }  # names only; a "secret" key would be masked whole
-        with self.guard.act(
+        with self._guard.act(
             "job.run", self.resource(job), zone=zone, context=self._context(job), details=details
         ) as unit:
             running = unit.jobs.count_active(str(zone))
@@ -204,6 +207,7 @@ class JobService:
         result = AttemptResult(0, Cause.FAILED, ExitInfo(error="the job did not start"))
         note = ""
         try:
+            self._issue_token(plan)
             run = self._start_run(plan)
             now = self.clock.now()
             updates = {
@@ -231,6 +235,8 @@ class JobService:
             except Exception:
                 if not note:
                     raise  # otherwise the error already on its way out is the one to report
+            finally:
+                self._withdraw_token(plan)
         return job
 
     def _start_run(self, plan: Plan) -> Any:
@@ -348,7 +354,7 @@ class JobService:
 
     def get(self, job_id: str) -> JobRecord:
         """A job with its attempts (`NotFound`); a unique prefix of the id will do."""
-        with self.guard.act("job.read", Resource(type="Job", id=job_id)) as unit:
+        with self._guard.act("job.read", Resource(type="Job", id=job_id)) as unit:
             return self._get(unit, job_id)
 
     def _get(self, unit: Any, job_id: str) -> JobRecord:
@@ -375,7 +381,7 @@ class JobService:
         if status is not None and status not in set(JobStatus):
             raise ValidationError(f"Unknown status {status!r}.", hint=f"Use one of {', '.join(JobStatus)}.")
         details = {"op": "list", **{k: v for k, v in {"status": status, "owner": owner, "name": name}.items() if v}}
-        with self.guard.act("job.read", Resource(type="Job", id="*"), details=details) as unit:
+        with self._guard.act("job.read", Resource(type="Job", id="*"), details=details) as unit:
             return unit.jobs.list(status=status, owner=owner, name=name, sweep_id=sweep_id, limit=limit)
 
     def logs(self, job_id: str, attempt: int | None = None) -> str:
@@ -396,7 +402,7 @@ class JobService:
     def artifacts_of(self, job_id: str) -> list[ArtifactRef]:
         """The job's scratch artifacts (attempt logs and outputs) with their expiry times."""
         job = self.get(job_id)
-        with self.guard.act("job.read", Resource(type="Job", id=job.id), details={"op": "artifacts"}) as unit:
+        with self._guard.act("job.read", Resource(type="Job", id=job.id), details={"op": "artifacts"}) as unit:
             return unit.refs.for_owner("job", job.id)
 
     # -- cancelling -----------------------------------------------------------------------------
@@ -414,7 +420,7 @@ class JobService:
             if orphan:
                 unit.jobs.update(job.id, status=JobStatus.CANCELLED, ended_at=now, reason="cancelled")
 
-        with self.guard.act(
+        with self._guard.act(
             "job.cancel", self.resource(job), zone=Zone(job.zone), context=self._context(job), details={"op": "cancel"}
         ) as unit:
             write(unit)
@@ -431,7 +437,7 @@ class JobService:
     def cancel_requested(self, job_id: str) -> bool:
         # The runner's own poll of its job's state: plumbing, not an actor's read, so unaudited
         # (an audit record every half second would drown the log).
-        with self.guard.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             return bool(unit.jobs.cancel_requested(job_id))
 
     # -- housekeeping ---------------------------------------------------------------------------
@@ -444,7 +450,7 @@ class JobService:
             self.scratch.kill_leftovers(folder, job_id)
             self.scratch.release(job_id)
             closed.append(job_id)
-        with self.guard.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             dead = [
                 j for j in unit.jobs.active() if j.runner_host == host and j.runner_pid and not pid_alive(j.runner_pid)
             ]
@@ -490,7 +496,7 @@ class JobService:
 
     def record(self, job: JobRecord, op: str, details: dict[str, Any], write: Callable[[Any], None]) -> None:
         """One audited write to a job's records."""
-        with self.guard.act(
+        with self._guard.act(
             "job.run",
             self.resource(job),
             zone=Zone(job.zone),
@@ -502,8 +508,34 @@ class JobService:
     def quota(self, zone: Zone) -> ZoneQuota:
         return self.settings.quotas.get(zone) or ZoneQuota()
 
-    def child_environment(self) -> dict[str, str]:
-        return dict(os.environ) | {"LEANOPS_USER": self.guard.actor.name}
+    def child_environment(self, plan: Plan) -> dict[str, str]:
+        """An attempt's environment: an allow-list, with the job's own token instead of any name."""
+        leanops = {**self.stores, "LEANOPS_TOKEN": plan.token} if plan.token else dict(self.stores)
+        return allowed_environment(
+            os.environ,
+            leanops=leanops,
+            spec_env=plan.spec.env,
+            passthrough=plan.spec.env_passthrough,
+        )
+
+    def _issue_token(self, plan: Plan) -> None:
+        """A token for the submitter, valid only in the job's zone and only until its deadline."""
+        from leanops.users import UserService
+
+        spec = plan.spec
+        grace = spec.grace if spec.grace is not None else self.settings.grace_seconds
+        ttl = timedelta(seconds=spec.deadline + grace + JOB_TOKEN_MARGIN_SECONDS)
+        issued = UserService(self._guard).create_token(
+            ttl=ttl, description=f"job {plan.job.id} ({plan.job.name})", zones=[Zone(plan.job.zone)]
+        )
+        plan.token, plan.token_id = issued.plaintext, issued.record.id
+
+    def _withdraw_token(self, plan: Plan) -> None:
+        if plan.token_id:
+            from leanops.users import UserService
+
+            UserService(self._guard).revoke_token(plan.token_id)
+            plan.token = plan.token_id = None
 
     @staticmethod
     def resource(job: JobRecord) -> Resource:

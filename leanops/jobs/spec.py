@@ -141,6 +141,13 @@ class JobSpec(BaseModel, extra="forbid"):
     scratch_ttl: Seconds | None = Field(None, description="How long scratch outputs and logs are kept")
     tags: dict[str, str] = Field(default_factory=dict, description="project, cost_center, …")
     secrets: list[str] = Field(default_factory=list, description="Names injected into the job's environment only")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Variables set for the job (plain values, no secrets)"
+    )
+    env_passthrough: list[str] = Field(
+        default_factory=list,
+        description="Names of the submitter's variables the job may see; nothing else of that environment passes",
+    )
 
     @field_validator("name")
     @classmethod

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from leanops.config import read_yaml
 from leanops.errors import ConfigError, ValidationError
+from leanops.process import allowed_environment
 from leanops.registry.rules import (
     CLASSIFICATION_METRICS,
     LATENCY_METRIC,
@@ -191,7 +192,7 @@ def run_test_command(command: str, cwd: Path, timeout: float, env: Mapping[str, 
         done = subprocess.run(
             argv,
             cwd=cwd,
-            env={**os.environ, **(env or {})},
+            env=allowed_environment(os.environ, leanops=env or {}),  # none of the evaluator's credentials
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -164,7 +164,7 @@ def owner_item(rules: PromotionRules, run: RunRecord) -> EvidenceItem:
 def rollback_item(svc: RegistryService, mv: ModelVersion, rules: PromotionRules, zone: Zone) -> EvidenceItem:
     """Somewhere to return to once this version serves: an earlier approved version that served
     in the zone — or, while the zone has never served this model, a declared first release."""
-    with svc.guard.store.transaction() as unit:
+    with svc._guard.lookup() as unit:
         moves = unit.models.moves(mv.name, zone)
         approved = svc.approved_versions(unit, mv.name, zone)
     target = previous_approved(moves, zone, approved, current=mv.version)

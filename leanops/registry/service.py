@@ -70,7 +70,7 @@ class RegistryService:
         settings: Settings | None = None,
         cost: Callable[[], Any] | None = None,
     ) -> None:
-        self.guard = guard
+        self._guard = guard
         self._cost = cost or (lambda: None)
         self.artifacts = artifacts
         self.runs = runs
@@ -104,7 +104,7 @@ class RegistryService:
         files = [PackageFile(path=r.name.removeprefix(prefix), digest=r.digest, size=r.size) for r in refs]
         verify_package(self.artifacts, files, f"run {run_id}")
         manifest = read_manifest(self.artifacts, files, run_id)
-        with self.guard.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             expected = unit.models.max_version(name) + 1
             taken = next((v for v in unit.models.list_versions(name) if v.run_id == run_id), None)
             parent_version = self._parent(unit, name, parent, expected)
@@ -122,7 +122,7 @@ class RegistryService:
         )
         context = {"metadata_complete": True, "tagged": self._tagged(run, zone), "data_class": run.data_class}
         details: dict[str, Any] = {"run_id": run_id, "flavor": manifest.flavor, "files": len(files)}
-        with self.guard.act("model.register", resource, zone=zone, context=context, details=details) as unit:
+        with self._guard.act("model.register", resource, zone=zone, context=context, details=details) as unit:
             if unit.models.max_version(name) + 1 != expected:
                 raise Conflict(f"Another version of {name} was registered meanwhile.", hint="Register again.")
             version = ModelVersion(
@@ -132,7 +132,7 @@ class RegistryService:
                 owner=run.owner,
                 description=description,
                 created_at=self.clock.now(),
-                created_by=self.guard.actor.name,
+                created_by=self._guard.actor.name,
                 manifest=manifest,
                 lineage=lineage,
             )
@@ -191,7 +191,7 @@ class RegistryService:
     def get(self, name: str, version: int | str = "latest") -> ModelVersion:
         """A version by number (3, "v3"), by the zone serving it ("production") or "latest"."""
         check_model_name(name)
-        with self.guard.act("model.read", Resource(type="ModelVersion", id=f"{name}/{version}")) as unit:
+        with self._guard.act("model.read", Resource(type="ModelVersion", id=f"{name}/{version}")) as unit:
             return self._find(unit, name, version)
 
     def _find(self, unit: Any, name: str, version: int | str) -> ModelVersion:
@@ -214,7 +214,7 @@ class RegistryService:
 
     def list(self, name: str | None = None) -> list[ModelVersion]:
         """Every version (of `name`), by name then version."""
-        with self.guard.act(
+        with self._guard.act(
             "model.read", Resource(type="ModelVersion", id=f"{name or '*'}/*"), details={"op": "list"}
         ) as unit:
             versions = unit.models.list_versions(name)
@@ -223,14 +223,14 @@ class RegistryService:
         return versions
 
     def aliases(self, name: str | None = None) -> list[Alias]:
-        with self.guard.act(
+        with self._guard.act(
             "model.read", Resource(type="ModelVersion", id=f"{name or '*'}/*"), details={"op": "aliases"}
         ) as unit:
             return unit.models.aliases(name)
 
     def lineage(self, name: str, version: int | str = "latest") -> LineageReport:
         """version → run → dataset snapshots → code commit → feature set → parent versions."""
-        with self.guard.act(
+        with self._guard.act(
             "model.read", Resource(type="ModelVersion", id=f"{name}/{version}"), details={"op": "lineage"}
         ) as unit:
             mv = self._find(unit, name, version)
@@ -271,7 +271,7 @@ class RegistryService:
     def history(self, name: str) -> History:
         """Every alias move of `name` and which version each zone served when."""
         check_model_name(name)
-        with self.guard.act(
+        with self._guard.act(
             "model.read", Resource(type="ModelVersion", id=f"{name}/*"), details={"op": "history"}
         ) as unit:
             if not unit.models.list_versions(name):
@@ -283,7 +283,7 @@ class RegistryService:
     def evidence(self, name: str, version: int | str, zone: Zone | str) -> Evidence | None:
         """The latest evidence record of a version for a zone, if it was evaluated."""
         zone = promotion_zone(zone)
-        with self.guard.act(
+        with self._guard.act(
             "model.read",
             Resource(type="ModelVersion", id=f"{name}/{version}"),
             details={"op": "evidence", "zone": str(zone)},
@@ -343,7 +343,7 @@ class RegistryService:
             version=mv.version,
             zone=zone,
             created_at=self.clock.now(),
-            created_by=self.guard.actor.name,
+            created_by=self._guard.actor.name,
             rules_file=self._shown(path),
             rules_digest=digest,
             requirement=requirement,
@@ -351,7 +351,7 @@ class RegistryService:
         )
         details |= {"evidence": evidence.id, "passed": evidence.passed, "failed": [i.name for i in evidence.failures]}
         self._meter_evaluation(evidence, run, seconds)  # the work is done: its spend is real either way
-        with self.guard.act("model.evaluate", self._resource(mv), zone=zone, context=context, details=details) as unit:
+        with self._guard.act("model.evaluate", self._resource(mv), zone=zone, context=context, details=details) as unit:
             unit.models.add_evidence(evidence)
         return evidence
 
@@ -362,7 +362,7 @@ class RegistryService:
         zone = promotion_zone(zone)
         reason = _reason(reason, "approve")
         mv = self.get(name, version)
-        with self.guard.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             evidence = unit.models.latest_evidence(mv.name, mv.version, zone)
             approved = bool(unit.models.approvals(mv.name, mv.version, zone))
         details: dict[str, Any] = {"zone": str(zone), "reason": reason, "evidence": evidence.id if evidence else None}
@@ -370,20 +370,20 @@ class RegistryService:
         self._require("model.approve", self._resource(mv), zone, context, details)
         self._gate("approve", mv, zone, evidence_gaps(evidence, self._requirement(mv.name, zone, evidence)), details)
         assert evidence is not None
-        with self.guard.act("model.approve", self._resource(mv), zone=zone, context=context, details=details) as unit:
+        with self._guard.act("model.approve", self._resource(mv), zone=zone, context=context, details=details) as unit:
             mine = [
                 a
                 for a in unit.models.approvals(mv.name, mv.version, zone)
-                if a.approver == self.guard.actor.name and a.evidence_id == evidence.id
+                if a.approver == self._guard.actor.name and a.evidence_id == evidence.id
             ]
             if mine:
-                raise Conflict(f"{self.guard.actor.name} already approved {mv.ref} for {zone} on this evidence.")
+                raise Conflict(f"{self._guard.actor.name} already approved {mv.ref} for {zone} on this evidence.")
             approval = Approval(
                 id=uuid.uuid4().hex,
                 name=mv.name,
                 version=mv.version,
                 zone=zone,
-                approver=self.guard.actor.name,
+                approver=self._guard.actor.name,
                 approved_at=self.clock.now(),
                 reason=reason,
                 evidence_id=evidence.id,
@@ -402,7 +402,7 @@ class RegistryService:
         zone = promotion_zone(zone)
         reason = _reason(reason, "promote")
         mv = self.get(name, version)
-        with self.guard.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             evidence = unit.models.latest_evidence(mv.name, mv.version, zone)
             approvals = unit.models.approvals(mv.name, mv.version, zone)
         run = self.runs.get(mv.run_id)
@@ -423,7 +423,7 @@ class RegistryService:
         try:
             verify_package(self.artifacts, mv.manifest.files, mv.ref)
         except IntegrityError as exc:
-            self.guard.refuse(
+            self._guard.refuse(
                 "model.promote",
                 self._resource(mv),
                 gate="integrity",
@@ -431,7 +431,7 @@ class RegistryService:
                 details={**details, "error": exc.message},
             )
             raise
-        with self.guard.act("model.promote", self._resource(mv), zone=zone, context=context, details=details) as unit:
+        with self._guard.act("model.promote", self._resource(mv), zone=zone, context=context, details=details) as unit:
             current = unit.models.get_alias(mv.name, zone)
             if current is not None and current.version == mv.version:
                 raise Conflict(f"{zone} already serves {mv.ref}.")
@@ -459,7 +459,7 @@ class RegistryService:
         zone = promotion_zone(zone)
         reason = _reason(reason, "roll back")
         check_model_name(name)
-        with self.guard.store.transaction() as unit:
+        with self._guard.lookup() as unit:
             if not unit.models.list_versions(name):
                 raise NotFound(f"No model {name!r}.", hint="`leanops models list` shows the registered models.")
             current = unit.models.get_alias(name, zone)
@@ -480,7 +480,7 @@ class RegistryService:
         verify_package(self.artifacts, mv.manifest.files, mv.ref)
         context = {"approved": target in approved}
         details: dict[str, Any] = {"zone": str(zone), "version": target, "previous": current.version, "reason": reason}
-        with self.guard.act("model.rollback", self._resource(mv), zone=zone, context=context, details=details) as unit:
+        with self._guard.act("model.rollback", self._resource(mv), zone=zone, context=context, details=details) as unit:
             now_serving = unit.models.get_alias(name, zone)
             if now_serving is None or now_serving.version != current.version:
                 raise Conflict(
@@ -499,7 +499,7 @@ class RegistryService:
         evidence_id: str | None,
         approval_id: str | None,
     ) -> AliasMove:
-        now, actor = self.clock.now(), self.guard.actor.name
+        now, actor = self.clock.now(), self._guard.actor.name
         unit.models.set_alias(Alias(name=mv.name, zone=zone, version=mv.version, updated_at=now, updated_by=actor))
         move = AliasMove(
             name=mv.name,
@@ -525,8 +525,8 @@ class RegistryService:
         self, action: str, resource: Resource, zone: Zone, context: dict[str, Any], details: dict[str, Any]
     ) -> None:
         """Ask before any work is done; a refusal is audited by `check`, which then raises."""
-        if not self.guard.decide(action, resource, zone, context).allowed:
-            self.guard.check(action, resource, zone=zone, context=context, details=details)
+        if not self._guard.decide(action, resource, zone, context).allowed:
+            self._guard.check(action, resource, zone=zone, context=context, details=details)
 
     def _meter_evaluation(self, evidence: Evidence, run: RunRecord, seconds: float) -> None:
         """Charge an evaluation to its model, so unit economics count it toward the next deployment.
@@ -550,7 +550,7 @@ class RegistryService:
     def _gate(self, verb: str, mv: ModelVersion, zone: Zone, gaps: list[str], details: dict[str, Any]) -> None:
         """Refuse (audited) a release whose evidence does not pass."""
         if gaps:
-            self.guard.refuse(
+            self._guard.refuse(
                 f"model.{verb}", self._resource(mv), gate="evidence", zone=zone, details={**details, "gaps": gaps}
             )
             raise _refused(verb, mv, zone, gaps)

@@ -68,7 +68,7 @@ class RunService:
         zone_rules: Mapping[Zone, ZoneRules] | None = None,
         datasets: Callable[[], Any] | None = None,
     ) -> None:
-        self.guard = guard
+        self._guard = guard
         self.artifacts = artifacts
         self.settings = settings or RunSettings()
         self.zone_rules = dict(zone_rules or {})
@@ -95,8 +95,8 @@ class RunService:
         """
         from leanops.runs.handle import Run
 
-        actor = self.guard.actor.name
-        run_zone = Zone(zone or self.guard.zone)
+        actor = self._guard.actor.name
+        run_zone = Zone(zone or self._guard.zone)
         param_rows = [param_row(k, v) for k, v in (params or {}).items()]
         tag_rows = dict(tag_value(k, v) for k, v in (tags or {}).items())
         uses = self._resolve_datasets(datasets)
@@ -108,7 +108,7 @@ class RunService:
             packages_count=len(environment.installed_packages()),
         )
         env.packages_digest = self.artifacts.put_bytes(text)
-        now = self.guard.clock.now()
+        now = self._guard.clock.now()
         record = RunRecord(
             id=uuid.uuid4().hex,
             owner=actor,
@@ -129,7 +129,7 @@ class RunService:
         )
         missing = missing_fields(record, self.settings.required_fields, at_start=True)
         details = {"purpose": record.purpose, "datasets": [d.id for d in uses], "missing": missing}
-        with self.guard.act(
+        with self._guard.act(
             "run.create",
             self.resource(record),
             zone=run_zone,
@@ -185,13 +185,13 @@ class RunService:
             first_seq = time.time_ns() // 1000
         latest = latest_points(points)
         details = {"points": len(points), "params": len(params), "tags": len(tags)}
-        with self.guard.act(
+        with self._guard.act(
             "run.log", self.resource(run), zone=Zone(run.zone), context=self._context(run), details=details
         ) as unit:
             unit.runs.add_params(run.id, params)
             unit.runs.add_metrics(run.id, points, first_seq, latest)
             unit.runs.set_tags(run.id, tags)
-            unit.runs.heartbeat(run.id, self.guard.clock.now())
+            unit.runs.heartbeat(run.id, self._guard.clock.now())
         return latest
 
     def log_artifact(self, run: RunRecord, path: Path, name: str | None = None) -> list[str]:
@@ -228,7 +228,7 @@ class RunService:
                 raise Conflict(f"Run {run.id} already has an artifact named {name!r}.", hint="Pass another name=.")
         stored = [(name, self.artifacts.put_file(p), p.stat().st_size) for name, p in files]
         details = {"op": op, "artifacts": [n for n, _, _ in stored], **(extra or {})}
-        with self.guard.act(
+        with self._guard.act(
             "run.log", self.resource(run), zone=Zone(run.zone), context=self._context(run), details=details
         ) as unit:
             for name, digest, size in stored:
@@ -242,7 +242,7 @@ class RunService:
         Completeness is judged on the stored run, not only this handle's view: another process
         (a job's entrypoint) may have logged metrics or the model to the same run.
         """
-        with self.guard.store.transaction() as unit:  # feeds the audited action below
+        with self._guard.lookup() as unit:  # feeds the audited action below
             stored = unit.runs.get(run.id)
             names = [r.name for r in unit.refs.for_owner("run", run.id)]
         if stored is not None:
@@ -250,11 +250,11 @@ class RunService:
             run.metrics = stored.metrics | run.metrics
             run.tags = stored.tags | run.tags
             run.artifacts = sorted(set(names) | set(run.artifacts))
-        run.end_time = self.guard.clock.now()
+        run.end_time = self._guard.clock.now()
         missing = missing_fields(run, self.settings.required_fields)
         status = final_status(missing, outcome)
         details = {"op": "end", "status": str(status), "missing": missing}
-        with self.guard.act(
+        with self._guard.act(
             "run.log",
             self.resource(run),
             zone=Zone(run.zone),
@@ -269,7 +269,7 @@ class RunService:
 
     def get(self, run_id: str) -> RunRecord:
         """A run with its params, latest metrics, tags, datasets and artifact names."""
-        with self.guard.act("run.read", Resource(type="Run", id=run_id)) as unit:
+        with self._guard.act("run.read", Resource(type="Run", id=run_id)) as unit:
             self._reap(unit, [run_id])
             record = unit.runs.get(run_id)
             if record is None:
@@ -304,7 +304,7 @@ class RunService:
         """Every point of one metric: step, value, timestamp and flag (nan, inf, -inf)."""
         import pandas as pd
 
-        with self.guard.act("run.read", Resource(type="Run", id=run_id), details={"metric": key}) as unit:
+        with self._guard.act("run.read", Resource(type="Run", id=run_id), details={"metric": key}) as unit:
             points = unit.runs.metric_history(run_id, key)
         return pd.DataFrame(
             [(s, flagged_value(v, f), pd.Timestamp(t, unit="s", tz="UTC"), f) for _, s, v, t, f in points],
@@ -312,7 +312,7 @@ class RunService:
         )
 
     def artifacts_of(self, run_id: str) -> list[ArtifactRef]:
-        with self.guard.act("run.read", Resource(type="Run", id=run_id), details={"op": "artifacts"}) as unit:
+        with self._guard.act("run.read", Resource(type="Run", id=run_id), details={"op": "artifacts"}) as unit:
             return unit.refs.for_owner("run", run_id)
 
     def load_model(self, run_id: str, name: str = "model", *, trusted: Iterable[str] = ()) -> Any:
@@ -373,7 +373,7 @@ class RunService:
         """
         flt = flt or self.filter(**kwargs)
         details = {"op": "search", **flt.model_dump(mode="json", exclude_defaults=True)}
-        with self.guard.act("run.read", Resource(type="Run", id="*"), details=details) as unit:
+        with self._guard.act("run.read", Resource(type="Run", id="*"), details=details) as unit:
             self._reap(unit)
             page = unit.runs.search(flt)
         return page_frame(page)
@@ -417,7 +417,7 @@ class RunService:
         reader's own audited transaction; every point they flushed stays."""
         from leanops.runs.handle import is_open_here
 
-        now = self.guard.clock.now()
+        now = self._guard.clock.now()
         wanted = set(only) if only is not None else None
         killed: list[str] = []
         for run in unit.runs.running():
@@ -457,8 +457,8 @@ class RunService:
             name=name,
             size=size,
             zone=run.zone,
-            created_at=self.guard.clock.now(),
-            created_by=self.guard.actor.name,
+            created_at=self._guard.clock.now(),
+            created_by=self._guard.actor.name,
         )
 
 

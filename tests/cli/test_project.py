@@ -89,7 +89,7 @@ def test_fsck_reports_a_broken_audit_chain(initialised: Path, cli) -> None:  # n
     from leanops.adapters.sql.tables import audit_log
     from leanops.workspace import Workspace
 
-    with Workspace.from_config() as ws, ws.store.transaction() as unit:
+    with Workspace.from_config() as ws, ws._store.transaction() as unit:
         unit.conn.execute(update(audit_log).where(audit_log.c.seq == 1).values(actor="mallory"))
     result = cli("fsck")
     assert result.exit_code == 8 and "audit seq 1" in result.output

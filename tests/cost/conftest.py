@@ -25,7 +25,7 @@ def clock() -> FixedClock:
 def cws(ws: Workspace, clock: FixedClock) -> Workspace:
     """The `ws` fixture on a fixed clock, alerting into memory."""
     ws.clock = clock
-    ws.__dict__.pop("guard", None)
+    ws.__dict__.pop("_guard", None)
     ws.notifier = RecordingNotifier()  # type: ignore[misc]
     ws.settings.jobs.grace_seconds, ws.settings.jobs.poll_seconds = 0.5, 0.1
     return ws

@@ -41,6 +41,6 @@ def test_creating_actions_follow_the_convention(cws, project: Path) -> None:  # 
         cws.datasets.register(source, name="customers")
     assert cws.datasets.register(source, name="growth-customers").name == "growth-customers"
     with pytest.raises(ValidationError, match="model name 'Churn_v2'"):
-        cws.guard.check("model.register", Resource(type="ModelVersion", id="Churn_v2/1", owner="alice"))
-    cws.guard.check("model.read", Resource(type="ModelVersion", id="Churn_v2/1"))  # reads are never checked
+        cws._guard.check("model.register", Resource(type="ModelVersion", id="Churn_v2/1", owner="alice"))
+    cws._guard.check("model.read", Resource(type="ModelVersion", id="Churn_v2/1"))  # reads are never checked
     assert not [r for r in cws.audit.tail(20) if r.action == "model.register"]  # refused before the record

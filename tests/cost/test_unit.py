@@ -87,7 +87,7 @@ def test_the_service_joins_the_ledger_with_the_registry(cws) -> None:  # noqa: A
         list=lambda name: versions if name == "churn" else [],
         history=lambda name: SimpleNamespace(moves=[_move("promote", 1, -1)]),
     )
-    cost = CostService(cws.guard, cws.notifier, cws.settings, models=lambda: registry)
+    cost = CostService(cws._guard, cws.notifier, cws.settings, models=lambda: registry)
     u = cost.unit("churn")
     assert (u.evaluation_cost, [d.cost for d in u.deployments]) == (Decimal("0.100000"), [Decimal("0.100000")])
     assert "no predictions yet" in u.notes and u.monitoring_cost == 0

@@ -192,7 +192,7 @@ def test_cancel_from_another_process_is_seen_by_the_runner(jws: Workspace, spec:
     path = spec("long2", entrypoint="entrypoints:sleep")
     thread, out = _in_thread(lambda: jws.jobs.run(path))
     job_id = _running(jws)
-    other = Workspace(jws.settings, store=jws.store, artifacts=jws.artifacts, policy=jws.policy_engine)
+    other = Workspace(jws.settings, store=jws._store, artifacts=jws.artifacts, policy=jws.policy_engine)
     other.jobs.cancel(job_id)  # no shared in-process event: the runner polls the store
     thread.join(10)
     assert out[0].status is JobStatus.CANCELLED
@@ -250,7 +250,7 @@ def test_a_job_whose_runner_died_is_marked_lost(jws: Workspace, spec: Spec) -> N
     assert queued.job.runner_pid == os.getpid()  # the planner runs it: a queued job has a runner too
     gone = subprocess.Popen(["true"])
     gone.wait()
-    with jws.store.transaction() as unit:
+    with jws._store.transaction() as unit:
         unit.jobs.update(running.job.id, status="running", runner_pid=gone.pid)
         unit.jobs.update(queued.job.id, runner_pid=gone.pid)
     assert jws.jobs.reap() == sorted([running.job.id, queued.job.id])
@@ -287,7 +287,7 @@ def test_unknown_entrypoint_and_dataset_are_refused(jws: Workspace, spec: Spec) 
 
 def test_a_viewer_may_not_run_jobs_and_the_refusal_is_audited(jws: Workspace, spec: Spec) -> None:
     jws.users.add("vic", roles=[Role.VIEWER])
-    vic = Workspace(jws.settings, store=jws.store, artifacts=jws.artifacts, policy=jws.policy_engine, user="vic")
+    vic = Workspace(jws.settings, store=jws._store, artifacts=jws.artifacts, policy=jws.policy_engine, user="vic")
     with pytest.raises(PolicyDenied):
         vic.jobs.run(spec("v"))
     denied = [r for r in jws.audit.tail(5) if r.action == "job.run" and r.decision == "deny"]
@@ -303,7 +303,7 @@ def test_secrets_reach_the_job_only(jws: Workspace, spec: Spec, monkeypatch: pyt
     assert "sk-live" not in job.reason and "refused with key ***" in job.reason
     run = jws.runs.get(job.run_id)
     assert "sk-live" not in repr(run.model_dump())
-    with jws.store.transaction() as unit:
+    with jws._store.transaction() as unit:
         audit = [r.model_dump_json() for r in unit.audit.scan()]
     assert not any("sk-live" in r for r in audit)
     assert any('"injects":["API_KEY"]' in r.replace(" ", "") for r in audit)  # the name, never the value

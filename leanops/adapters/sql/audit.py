@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, insert, select, update
 
 from leanops.adapters.sql.tables import audit_head, audit_log
-from leanops.audit import AuditEntry, AuditFilter, AuditRecord, ChainHead, chain
+from leanops.audit import GENESIS, AuditEntry, AuditFilter, AuditRecord, ChainHead, chain
 
 SCAN_BATCH = 5000
 
@@ -20,14 +20,21 @@ class SqlAuditRepo:
         query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
         if lock and self.conn.dialect.name != "sqlite":  # SQLite writers are already serialised
             query = query.with_for_update()
-        row = self.conn.execute(query).one()
-        return ChainHead(seq=row.seq, hash=row.hash)
+        row = self.conn.execute(query).first()
+        return ChainHead(seq=row.seq, hash=row.hash) if row else ChainHead(seq=0, hash=GENESIS)
 
-    def append(self, entry: AuditEntry) -> AuditRecord:
-        record = chain(entry, self.head(lock=True))
+    def append(self, entry: AuditEntry, key: bytes) -> AuditRecord:
+        record = chain(entry, self.head(lock=True), key)
         self.conn.execute(insert(audit_log).values(**record.model_dump()))
-        self.conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=record.seq, hash=record.hash))
+        moved = self.conn.execute(
+            update(audit_head).where(audit_head.c.id == 1).values(seq=record.seq, hash=record.hash)
+        ).rowcount
+        if not moved:  # the head row was deleted; the checkpoints outside will tell
+            self.conn.execute(insert(audit_head).values(id=1, seq=record.seq, hash=record.hash))
         return record
+
+    def hash_at(self, seq: int) -> str | None:
+        return self.conn.execute(select(audit_log.c.hash).where(audit_log.c.seq == seq)).scalar_one_or_none()
 
     def scan(self, after_seq: int = 0) -> Iterator[AuditRecord]:
         """Every record in seq order, read in batches so a long log never sits in memory whole."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from leanops.adapters.sql.tables import principals, role_grants, tokens
-from leanops.identity import Principal, RoleGrant, TokenRecord
+from leanops.adapters.sql.tables import clearances, principals, role_grants, store_trust, tokens
+from leanops.identity import Clearance, Mode, Principal, RoleGrant, TokenRecord, Trust
 from leanops.policy import Role
 from leanops.zones import Zone
 
@@ -15,6 +16,45 @@ from leanops.zones import Zone
 class SqlIdentityRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def trust(self) -> Trust | None:
+        row = self.conn.execute(select(store_trust).where(store_trust.c.id == 1)).mappings().first()
+        return Trust(**{k: v for k, v in row.items() if k != "id"}) if row else None
+
+    def add_trust(self, trust: Trust) -> bool:
+        """Record the store's mode once; False when another bootstrap got there first."""
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(store_trust).values(id=1, **trust.model_dump(mode="python")))
+        except IntegrityError:
+            return False
+        return True
+
+    def set_mode(self, mode: Mode) -> None:
+        self.conn.execute(update(store_trust).where(store_trust.c.id == 1).values(mode=str(mode)))
+
+    def clearances(self, principal: str) -> list[Clearance]:
+        rows = self.conn.execute(select(clearances).where(clearances.c.principal == principal)).mappings()
+        return [Clearance(**{k: v for k, v in r.items() if k != "id"}) for r in rows]
+
+    def all_clearances(self) -> list[Clearance]:
+        rows = self.conn.execute(select(clearances).order_by(clearances.c.principal)).mappings()
+        return [Clearance(**{k: v for k, v in r.items() if k != "id"}) for r in rows]
+
+    def _clearance_clause(self, principal: str, data_class: str, zone: Zone | None):  # noqa: ANN202
+        zone_clause = clearances.c.zone.is_(None) if zone is None else clearances.c.zone == str(zone)
+        return and_(clearances.c.principal == principal, clearances.c.data_class == data_class, zone_clause)
+
+    def add_clearance(self, clearance: Clearance) -> bool:
+        clause = self._clearance_clause(clearance.principal, clearance.data_class, clearance.zone)
+        if self.conn.execute(select(clearances.c.id).where(clause)).first():
+            return False
+        self.conn.execute(insert(clearances).values(**clearance.model_dump(mode="python")))
+        return True
+
+    def remove_clearance(self, principal: str, data_class: str, zone: Zone | None) -> bool:
+        clause = self._clearance_clause(principal, data_class, zone)
+        return self.conn.execute(delete(clearances).where(clause)).rowcount > 0
 
     def get_principal(self, name: str) -> Principal | None:
         row = self.conn.execute(select(principals).where(principals.c.name == name)).mappings().first()
@@ -55,7 +95,7 @@ class SqlIdentityRepo:
         return self.conn.execute(delete(role_grants).where(self._grant_clause(principal, role, zone))).rowcount > 0
 
     def add_token(self, token: TokenRecord, secret_hash: str) -> None:
-        self.conn.execute(insert(tokens).values(**token.model_dump(), secret_hash=secret_hash))
+        self.conn.execute(insert(tokens).values(**token.model_dump(mode="python"), secret_hash=secret_hash))
 
     def token_by_hash(self, secret_hash: str) -> TokenRecord | None:
         row = self.conn.execute(select(tokens).where(tokens.c.secret_hash == secret_hash)).mappings().first()

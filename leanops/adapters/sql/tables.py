@@ -99,6 +99,58 @@ tokens = Table(
     Column("expires_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp, nullable=True),
     Column("last_used_at", Timestamp, nullable=True),
+    Column("zones", JSON, nullable=True),  # NULL: every zone
+    Column("created_by", String(128), nullable=False, server_default=""),
+)
+
+# One row: whether this store trusts a configured name (local mode, for one person) or only tokens.
+store_trust = Table(
+    "store_trust",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("mode", String(8), nullable=False),  # local | team
+    Column("local_user", String(128), nullable=True),
+    Column("project", String(128), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+clearances = Table(
+    "clearances",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("principal", String(128), nullable=False, index=True),
+    Column("data_class", String(16), nullable=False),
+    Column("zone", String(16), nullable=True),  # NULL: every zone
+    Column("granted_at", Timestamp, nullable=False),
+    Column("granted_by", String(128), nullable=False),
+    UniqueConstraint("principal", "data_class", "zone"),
+)
+
+# Project policy statements the store has seen, and the two-person approvals that activate them.
+policy_statements = Table(
+    "policy_statements",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("effect", String(8), nullable=False),
+    Column("policy_id", String(128), nullable=False),
+    Column("file", String(512), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | active | retired
+    Column("first_seen_at", Timestamp, nullable=False),
+    Column("first_seen_by", String(128), nullable=False),
+)
+
+policy_approvals = Table(
+    "policy_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hash", String(64), nullable=False, index=True),
+    Column("change", String(16), nullable=False),  # activate | retire
+    Column("approver", String(128), nullable=False),
+    Column("admin", Boolean, nullable=False),
+    Column("at", Timestamp, nullable=False),
+    UniqueConstraint("hash", "change", "approver"),
 )
 
 policy_exceptions = Table(
@@ -129,6 +181,7 @@ audit_log = Table(
     Column("policy_ids", JSON, nullable=False),
     Column("request_id", String(64), nullable=False),
     Column("details", JSON, nullable=False),
+    Column("policy_bundle", String(64), nullable=False, server_default=""),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_audit_log_actor_at", "actor", "at"),
