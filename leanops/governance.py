@@ -6,9 +6,10 @@ import re
 import secrets
 from datetime import timedelta
 
-from leanops.errors import NotFound, ValidationError
+from leanops.errors import NotFound, PolicyDenied, ValidationError
 from leanops.guard import Guard
-from leanops.policy import ACTIONS, PolicyException, Resource
+from leanops.identity import PrincipalKind
+from leanops.policy import ACTIONS, PendingPermit, PolicyApproval, PolicyException, Resource, Role, activated
 from leanops.zones import Zone
 
 MAX_EXCEPTION = timedelta(days=30)
@@ -38,7 +39,10 @@ class Governance:
         expires: timedelta,
         reason: str,
     ) -> PolicyException:
-        """An admin's waiver for one principal and action, expiring by itself."""
+        """An admin's waiver for one principal and action, expiring by itself; never for oneself.
+
+        Four-eyes and sensitive-data rules (`NON_WAIVABLE`) stay in force whatever is granted.
+        """
         if action not in ACTIONS:
             raise ValidationError(f"Unknown action {action!r}.", hint="Known actions: " + ", ".join(sorted(ACTIONS)))
         if not reason.strip():
@@ -47,6 +51,17 @@ class Governance:
             raise ValidationError(
                 f"Exceptions last at most {MAX_EXCEPTION.days} days.",
                 hint="Grant a shorter one; renew it if still needed.",
+            )
+        if principal == self._guard.actor.name:
+            self._guard.refuse(
+                "policy.exception",
+                Resource(type="Policy", id="exception:self"),
+                gate="four-eyes",
+                details={"op": "grant", "principal": principal, "action": action},
+            )
+            raise PolicyDenied(
+                f"{principal} may not grant an exception to themself.",
+                hint="Ask another admin to grant it; an exception always needs someone other than its beneficiary.",
             )
         now = self._guard.clock.now()
         waiver = PolicyException(
@@ -78,3 +93,35 @@ class Governance:
             if unit.exceptions.get(exc_id) is None:
                 raise NotFound(f"No policy exception {exc_id!r}.", hint="`leanops policy exception list` shows them.")
             unit.exceptions.revoke(exc_id, self._guard.clock.now())
+
+    def pending_permits(self) -> list[PendingPermit]:
+        """Project permits in the policy files that do not take effect until approved."""
+        return list(getattr(self._guard.engine, "pending", []))
+
+    def approve_permit(self, policy_id: str) -> tuple[PendingPermit, bool]:
+        """One person's approval of a pending permit's exact text; (permit, now in effect).
+
+        A permit widens access, so it needs two different people, one of them an admin; a service
+        account's approval counts for nothing. It takes effect from the next workspace opened.
+        """
+        permit = next((p for p in self.pending_permits() if p.id == policy_id), None)
+        if permit is None:
+            raise NotFound(
+                f"No pending permit {policy_id!r}.", hint="`leanops policy status` lists the permits awaiting approval."
+            )
+        actor = self._guard.actor
+        details = {"op": "approve", "policy": permit.id, "file": permit.file, "hash": permit.hash}
+        with self._guard.act("policy.approve", Resource(type="Policy", id=permit.id), details=details) as unit:
+            if actor.kind is PrincipalKind.SERVICE:
+                raise PolicyDenied("A service account cannot approve a policy.", hint="Ask an admin and an approver.")
+            unit.policies.approve(
+                PolicyApproval(
+                    hash=permit.hash,
+                    approver=actor.name,
+                    admin=Role.ADMIN in actor.roles_in(self._guard.zone),
+                    at=self._guard.clock.now(),
+                )
+            )
+            active = permit.hash in activated(unit.policies.approvals())
+            details["active"] = active
+        return permit, active

@@ -79,6 +79,23 @@ class Guard:
         self.checkpointer.after_commit(read_head)
         return None
 
+    def note_bundle(self) -> None:
+        """Audit a change of the effective policy bundle, once, by whoever first acts under it."""
+        from leanops.audit import AuditFilter
+
+        bundle = getattr(self.engine, "bundle_hash", "")
+        resource = Resource(type="Policy", id="bundle")
+        with self._store.transaction() as unit:
+            last = unit.audit.query(AuditFilter(resource=resource.ref, limit=1))
+            previous = last[0].details.get("bundle") if last else None
+            if previous == bundle:
+                return
+            pending = [p.id for p in getattr(self.engine, "pending", [])]
+            details = {"bundle": bundle, "previous": previous, "pending_permits": pending}
+            changed = PolicyDecision(allowed=True, policy_ids=["bundle:changed"])
+            unit.audit.append(self._entry("policy.activate", resource, self.zone, changed, details), self.audit_key)
+        self.checkpoint()
+
     def lookup(self) -> AbstractContextManager[Any]:
         """A transaction for a service's own look-ups before it acts; never handed to callers."""
         return self._store.transaction()

@@ -60,7 +60,7 @@ ACTION_GROUPS: dict[str, list[str]] = {
     ],
     # Not "write": a developer's sandbox rights must never mint credentials for someone else.
     "credentials": ["token.create", "token.revoke"],
-    "release": ["model.approve", "model.promote", "model.rollback", "deploy", "budget.overspend"],
+    "release": ["model.approve", "model.promote", "model.rollback", "deploy", "budget.overspend", "policy.approve"],
     "admin": [
         "project.init",
         "user.manage",
@@ -68,6 +68,7 @@ ACTION_GROUPS: dict[str, list[str]] = {
         "budget.set",
         "gc.run",
         "audit.export",
+        "policy.activate",
     ],
 }
 ACTIONS: dict[str, str] = {action: group for group, names in ACTION_GROUPS.items() for action in names}
@@ -127,6 +128,31 @@ class PolicyInfo(BaseModel):
     comment: str = ""
 
 
+class PendingPermit(BaseModel):
+    """A project permit that widens access and waits for its two approvals."""
+
+    id: str
+    file: str
+    line: int
+    hash: str
+    text: str
+
+
+class PolicyApproval(BaseModel):
+    hash: str
+    approver: str
+    admin: bool
+    at: datetime
+
+
+def activated(approvals: list[PolicyApproval]) -> set[str]:
+    """Permit hashes that two different people approved, at least one of them an admin."""
+    by_hash: dict[str, list[PolicyApproval]] = {}
+    for a in approvals:
+        by_hash.setdefault(a.hash, []).append(a)
+    return {h for h, group in by_hash.items() if len({a.approver for a in group}) >= 2 and any(a.admin for a in group)}
+
+
 class PolicyProblem(BaseModel):
     """Why a policy file is refused, pointing at the spot to fix."""
 
@@ -141,6 +167,8 @@ class PolicyProblem(BaseModel):
 
 class PolicyEngine(Protocol):
     """Decides one request against the active policy set; must be cheap (tens of µs)."""
+
+    bundle_hash: str  # sha256 of the effective policies, carried by every audit record
 
     def decide(self, request: PolicyRequest) -> PolicyDecision: ...
 

@@ -42,7 +42,15 @@ _RESOURCE_BY_NOUN = {
 _PROBE_USER = "someone"
 _OTHER_USER = "someone-else"
 # The request every zone rule is met by (approved, tagged, complete, allowlisted, not sensitive).
-_COMPLIANT = {"approved": True, "metadata_complete": True, "tagged": True, "source_allowed": True}
+# A request that meets every condition a guard or gate establishes, so the matrix shows role rights.
+_COMPLIANT = {
+    "approved": True,
+    "metadata_complete": True,
+    "tagged": True,
+    "source_allowed": True,
+    "cleared": True,
+    "independent_approver": True,
+}
 
 
 def render_policy_doc(
@@ -119,7 +127,11 @@ def _data_section(
         allowed = [c for c in classes if _data_allowed(engine, zone, zones[zone], c)]
         refused = [c for c in classes if c not in allowed]
         lines.append(f"| {zone} | {_codes(allowed)} | {_codes(refused)} |")
-    return [*lines, ""]
+    note = (
+        "Sensitive data also needs a clearance the person holds for the zone (`leanops users clear NAME "
+        "--in-zone ZONE`): access follows the principal, not the zone named."
+    )
+    return [*lines, "", note, ""]
 
 
 def _flavors_section(flavors: Mapping[str, str]) -> list[str]:

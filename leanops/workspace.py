@@ -69,7 +69,8 @@ class Workspace:
         self._artifacts = artifacts
         self._policy = policy
         self.zone = Zone(zone or settings.zone)
-        self._token = token or os.environ.get("LEANOPS_TOKEN") or None
+        # A name given in code means that name; otherwise the environment's token speaks.
+        self._token = token or (None if user else os.environ.get("LEANOPS_TOKEN")) or None
         self._user = user or settings.acting_user
         self.issued_token: str | None = None  # a team store's first admin token, shown once
 
@@ -106,13 +107,19 @@ class Workspace:
     def policy_engine(self) -> PolicyEngine:
         if self._policy is None:
             from leanops.adapters.cedar import CedarPolicyEngine
+            from leanops.policy import activated
 
-            self._policy = CedarPolicyEngine.load([self.settings.root / p for p in self.settings.policy.paths])
+            with self._store.transaction() as unit:
+                approved = activated(unit.policies.approvals())
+            paths = [self.settings.root / p for p in self.settings.policy.paths]
+            self._policy = CedarPolicyEngine.load(paths, approved)
         return self._policy
 
     @cached_property
     def _guard(self) -> Guard:
-        return self._guard_for(self.actor)
+        guard = self._guard_for(self.actor)
+        guard.note_bundle()
+        return guard
 
     def _guard_for(self, actor: Actor) -> Guard:
         from leanops.cost.naming import naming_check

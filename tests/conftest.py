@@ -92,6 +92,8 @@ def ws(project: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("LEANOPS_STORE__URL", store_url)
     workspace = Workspace.from_config(project)
     workspace.bootstrap()
+    if workspace.issued_token:  # a team store: the CLI and child processes act with the admin's token
+        monkeypatch.setenv("LEANOPS_TOKEN", workspace.issued_token)
     yield workspace
     workspace.close()
 

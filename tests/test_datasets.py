@@ -15,6 +15,7 @@ from leanops.datasets.profile import diff_profiles, profile
 from leanops.errors import Conflict, IntegrityError, NotFound, PolicyDenied, ValidationError
 from leanops.policy import Role
 from leanops.workspace import Workspace
+from leanops.zones import Zone
 
 CSV_V1 = "id,age,plan\n1,34,free\n2,,pro\n3,51,free\n4,28,team\n"
 CSV_V2 = "id,age,plan,score\n1,34,free,0.5\n2,41,pro,0.7\n3,51,free,0.1\n4,28,team,0.9\n5,60,pro,0.3\n"
@@ -355,6 +356,10 @@ def test_sensitive_data_is_not_read_in_the_sandbox(ws: Workspace, as_user, csv: 
                 read("patients")
     denial = audit(ws, "dataset.read")[-1]
     assert (denial.decision, denial.resource) == ("deny", f"Dataset:{snap.id}")
+    with pytest.raises(PolicyDenied, match="sensitive-data-needs-clearance"):
+        as_user("carol", zone="staging").datasets.load("patients")
+    for name in ("carol", "alice"):
+        ws.users.clear(name, "sensitive", Zone.STAGING)
     for reader in (as_user("carol", zone="staging"), as_user("alice", zone="staging")):
         assert reader.datasets.load("patients").shape == (4, 3)
     assert ws.datasets.list()[0].ref == "patients@v1"

@@ -125,20 +125,35 @@ def test_production_deploy_needs_approval(engine) -> None:  # noqa: ANN001
 
 def test_no_self_approval(engine) -> None:  # noqa: ANN001
     assert denied_by(
-        ask(engine, [AD], "model.approve", "staging", owner=ME, rtype="ModelVersion"),
+        ask(engine, [AD], "model.approve", "staging", owner=ME, rtype="ModelVersion", independent_approver=True),
         "no-self-approval",
     )
     assert allowed_by(
-        ask(engine, [A], "model.approve", "staging", owner=OTHER, rtype="ModelVersion"),
+        ask(engine, [A], "model.approve", "staging", owner=OTHER, rtype="ModelVersion", independent_approver=True),
         "approvers-release",
     )
 
 
+def test_four_eyes_independent_approver(engine) -> None:  # noqa: ANN001
+    """The guard works out independence (no sock puppet, no service account, no owner-minted token)."""
+    refused = ask(engine, [AD], "model.approve", "staging", owner=OTHER, rtype="ModelVersion")
+    assert denied_by(refused, "four-eyes-independent-approver")
+    assert ask(engine, [A], "model.read", "staging", owner=OTHER, rtype="ModelVersion").allowed
+
+
+@pytest.mark.parametrize("action", ["dataset.read", "run.create", "job.run"])
+def test_sensitive_data_needs_clearance(engine, action: str) -> None:  # noqa: ANN001
+    assert denied_by(ask(engine, [AD], action, "staging", data_class="sensitive"), "sensitive-data-needs-clearance")
+    assert ask(engine, [A], action, "staging", data_class="sensitive", cleared=True).allowed
+    assert ask(engine, [A], action, "staging", data_class="internal").allowed
+
+
 @pytest.mark.parametrize("action", ["dataset.read", "run.create", "job.run"])
 def test_sandbox_no_sensitive_data(engine, action: str) -> None:  # noqa: ANN001
-    assert denied_by(ask(engine, [AD], action, "sandbox", data_class="sensitive"), "sandbox-no-sensitive-data")
+    refused = ask(engine, [AD], action, "sandbox", data_class="sensitive", cleared=True)
+    assert denied_by(refused, "sandbox-no-sensitive-data")
     assert ask(engine, [D], action, "sandbox", data_class="internal").allowed
-    assert ask(engine, [A], action, "staging", data_class="sensitive").allowed
+    assert ask(engine, [A], action, "staging", data_class="sensitive", cleared=True).allowed
 
 
 def test_sources_on_allowlist(engine) -> None:  # noqa: ANN001
@@ -196,8 +211,9 @@ def test_every_default_rule_is_tested() -> None:
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 def test_no_role_is_denied_everything(engine, action: str) -> None:  # noqa: ANN001
-    assert denied_by(ask(engine, [], action, owner=OTHER, approved=True), None)
-    assert not ask(engine, [], action, owner=ME, approved=True).allowed
+    facts = {"approved": True, "cleared": True, "independent_approver": True}
+    assert denied_by(ask(engine, [], action, owner=OTHER, **facts), None)
+    assert not ask(engine, [], action, owner=ME, **facts).allowed
 
 
 def test_unknown_action_and_resource_type_are_refused_with_an_error(engine) -> None:  # noqa: ANN001

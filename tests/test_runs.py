@@ -21,6 +21,7 @@ from leanops.policy import Role
 from leanops.runs import RUN_FIELDS, RunStatus
 from leanops.runs.models import MAX_PARAM_LENGTH
 from leanops.workspace import Workspace
+from leanops.zones import Zone
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -356,6 +357,7 @@ def test_developer_runs_in_sandbox_but_production_needs_complete_metadata(
 
 
 def test_sensitive_data_stays_out_of_the_sandbox(tracked: Workspace, project: Path, as_user) -> None:  # noqa: ANN001
+    tracked.users.clear("alice", "sensitive", Zone.STAGING)
     staging = as_user("alice", zone="staging")
     (project / "pii.csv").write_text("name,ssn\nann,1\n")
     staging.datasets.register(project / "pii.csv", name="pii", data_class="sensitive")

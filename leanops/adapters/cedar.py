@@ -7,15 +7,20 @@ pre-parsed policy set and schema, a cached entity set and the context.
 cedarpy reports parse and validation errors without source positions, so this module keeps
 its own map from every policy back to its file, line and column and points each problem at
 the token the error message names.
+
+Project policies may restrict freely, but a permit in a project file widens access, so it
+takes effect only once two different people (one an admin) approved its exact text; until then
+it is listed as pending. The hash of the effective bundle goes into every audit record.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,7 @@ from leanops.policy import (
     ACTIONS,
     RESOURCE_TYPES,
     ROLE_PARENTS,
+    PendingPermit,
     PolicyDecision,
     PolicyInfo,
     PolicyProblem,
@@ -132,6 +138,32 @@ class _Bundle:
     infos: list[PolicyInfo]
     ids: dict[str, str]  # Cedar's positional id -> the @id (or the positional id if none)
     order: dict[str, int]
+    text: str = ""  # every effective statement, for the bundle's hash
+    pending: list[PendingPermit] = field(default_factory=list)
+    broad: list[str] = field(default_factory=list)
+
+
+_PERMIT = re.compile(r"^\s*(?:@\w+\s*\([^)]*\)\s*)*permit\b")
+_ID_OF = re.compile(r'@id\s*\(\s*"([^"]+)"\s*\)')
+_OPEN_SCOPE = re.compile(r"permit\s*\(\s*principal\s*,\s*action\s*,\s*resource\s*\)")
+_POWERFUL = re.compile(r'Action::"(admin|credentials|release|user\.manage|policy\.[a-z]+|token\.create)"')
+
+
+def statement_hash(text: str) -> str:
+    """What an approval names: the permit's text, whitespace-normalised."""
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+def _broadness(stmt: _Statement) -> str | None:
+    """Why a project permit widens access more than a reviewer should wave through, if it does."""
+    code = stmt.masked
+    if _OPEN_SCOPE.search(code):
+        return "its scope constrains no principal, action or resource"
+    if _POWERFUL.search(stmt.text):
+        return "it grants admin, credential or release actions"
+    if not re.search(r"\b(when|unless)\b", code):
+        return "it has no `when`/`unless` condition"
+    return None
 
 
 class CedarPolicyEngine:
@@ -143,6 +175,9 @@ class CedarPolicyEngine:
 
     def __init__(self, bundle: _Bundle, schema: cedarpy.Schema, project_paths: list[Path]) -> None:
         self._bundle = bundle
+        self.bundle_hash = hashlib.sha256(bundle.text.encode()).hexdigest()
+        self.pending = list(bundle.pending)  # project permits that wait for two approvals
+        self.broad = list(bundle.broad)
         self._schema = schema
         self._paths = list(project_paths)
         self._roles_json = json.dumps(_role_entities())[1:-1]
@@ -151,10 +186,14 @@ class CedarPolicyEngine:
     # -- loading -----------------------------------------------------------------------
 
     @classmethod
-    def load(cls, project_paths: Iterable[Path]) -> CedarPolicyEngine:
-        """Read, validate and parse everything once; `ConfigError` points at file:line:col."""
+    def load(cls, project_paths: Iterable[Path], approved: Collection[str] | None = None) -> CedarPolicyEngine:
+        """Read, validate and parse everything once; `ConfigError` points at file:line:col.
+
+        With `approved` (statement hashes), a project permit takes effect only once approved;
+        restrictions (forbids) always do. None trusts every file, for checking policies offline.
+        """
         paths = [Path(p) for p in project_paths]
-        schema, bundle, problems = _compile(paths)
+        schema, bundle, problems = _compile(paths, approved)
         if problems or schema is None or bundle is None:
             listing = "\n".join(f"  {p}" for p in problems)
             count = f"{len(problems)} problem{'s' * (len(problems) != 1)}"
@@ -303,7 +342,7 @@ def _read(path: Path) -> _SourceFile | PolicyProblem:
 
 
 def _compile(
-    project_paths: list[Path],
+    project_paths: list[Path], approved: Collection[str] | None = None
 ) -> tuple[cedarpy.Schema | None, _Bundle | None, list[PolicyProblem]]:
     """Schema, bundle and problems; the bundle only when there are no problems."""
     try:
@@ -317,6 +356,8 @@ def _compile(
 
     problems: list[PolicyProblem] = []
     statements: list[_Statement] = []
+    pending: list[PendingPermit] = []
+    broad: list[str] = []
     for path in [DEFAULT_BUNDLE, *_project_files(project_paths)]:
         source = _read(path)
         if isinstance(source, PolicyProblem):
@@ -327,7 +368,25 @@ def _compile(
         except ValueError as exc:
             problems += _parse_problems(source, str(exc))
             continue
-        statements += source.statements
+        for stmt in source.statements:
+            if path != DEFAULT_BUNDLE and _PERMIT.match(stmt.masked):
+                line, _ = source.position(stmt.start)
+                found = _ID_OF.search(stmt.text)
+                if (why := _broadness(stmt)) is not None:
+                    broad.append(f"{source.name}:{line}: this permit widens access broadly: {why}")
+                digest = statement_hash(stmt.text)
+                if approved is not None and digest not in approved:
+                    pending.append(
+                        PendingPermit(
+                            id=found.group(1) if found else f"{source.name}:{line}",
+                            file=source.name,
+                            line=line,
+                            hash=digest,
+                            text=stmt.text,
+                        )
+                    )
+                    continue
+            statements.append(stmt)
     if problems:
         return schema, None, problems
 
@@ -345,7 +404,8 @@ def _compile(
         files = {name: i for i, name in enumerate(dict.fromkeys(s.source.name for s in statements))}
         return schema, None, sorted(problems, key=lambda p: (files[p.file], p.line, p.column))
 
-    bundle = _Bundle(cedarpy.PolicySet.from_str(combined), infos, ids, {k: i for i, k in enumerate(ids)})
+    order = {k: i for i, k in enumerate(ids)}
+    bundle = _Bundle(cedarpy.PolicySet.from_str(combined), infos, ids, order, combined, pending, broad)
     return schema, bundle, []
 
 

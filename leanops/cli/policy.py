@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from leanops.cli.common import console, print_json, table, workspace
 from leanops.config import load_settings
@@ -47,7 +48,34 @@ def check() -> None:
         console.print(f"[red]{p.file}:{p.line}:{p.column}[/]: {p.message}", highlight=False)
     if problems:
         raise typer.Exit(2)
-    console.print(f"[green]policies valid[/]: {len(CedarPolicyEngine.load(paths).policies())} policies")
+    engine = CedarPolicyEngine.load(paths)
+    for warning in engine.broad:
+        console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False)
+    console.print(f"[green]policies valid[/]: {len(engine.policies())} policies")
+
+
+@app.command("status")
+def status() -> None:
+    """The effective bundle's hash and the project permits still waiting for two approvals."""
+    with workspace() as ws:
+        pending = ws.governance.pending_permits()
+        bundle = ws.policy_engine.bundle_hash
+    console.print(f"bundle {bundle}")
+    if not pending:
+        return console.print("no permits are waiting for approval")
+    for p in pending:
+        console.print(
+            f"[yellow]pending[/] {escape(p.id)} ({escape(p.file)}:{p.line}): needs an admin and a second person"
+        )
+
+
+@app.command("approve")
+def approve(policy_id: str = typer.Argument(..., help="The @id of a pending project permit.")) -> None:
+    """Approve a pending permit's exact text; it takes effect once two people (one an admin) did."""
+    with workspace() as ws:
+        permit, active = ws.governance.approve_permit(policy_id)
+    state = "[green]now in effect[/]" if active else "recorded; it needs one more approval (an admin, another person)"
+    console.print(f"approved {escape(permit.id)}: {state}")
 
 
 @app.command()

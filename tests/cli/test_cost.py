@@ -52,11 +52,9 @@ def test_budget_set_list_show_and_audit(proj: Path, cli) -> None:  # noqa: ANN00
     assert "budget.set" in cli("audit", "tail", "-n", "5").output
 
 
-def test_a_developer_cannot_set_a_budget(proj: Path, cli) -> None:  # noqa: ANN001
+def test_a_developer_cannot_set_a_budget(proj: Path, cli, token_env) -> None:  # noqa: ANN001
     assert cli("users", "add", "bob", "--role", "developer").exit_code == 0
-    result = cli(
-        "budget", "set", "--zone", "sandbox", "--monthly", "1000", "--owner", "bob", env={"LEANOPS_USER": "bob"}
-    )
+    result = cli("budget", "set", "--zone", "sandbox", "--monthly", "1000", "--owner", "bob", env=token_env("bob"))
     assert result.exit_code == 7 and "may not budget.set" in result.output
 
 

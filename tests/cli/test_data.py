@@ -9,6 +9,7 @@ import pytest
 
 from leanops.policy import Role
 from leanops.workspace import Workspace
+from leanops.zones import Zone
 
 CSV_V1 = "id,age,plan\n1,34,free\n2,,pro\n3,51,free\n"
 CSV_V2 = "id,age,plan,score\n1,34,free,0.5\n2,41,pro,0.7\n3,51,free,0.1\n4,28,team,0.9\n"
@@ -118,10 +119,14 @@ def test_bad_input_exit_codes(files: Path, cli, args: list[str], code: int, text
 
 def test_policy_refusals_exit_7(ws: Workspace, files: Path, cli) -> None:  # noqa: ANN001
     ws.users.add("bob", roles=[Role.DEVELOPER])
+    bob = {"LEANOPS_TOKEN": ws.users.create_token("bob").plaintext}
     assert cli("data", "register", "v1/customers.csv", "--name", "patients", "--class", "sensitive").exit_code == 0
-    refused = cli("data", "show", "patients", env={"LEANOPS_USER": "bob"})
+    refused = cli("data", "show", "patients", env=bob)
     assert refused.exit_code == 7 and "sandbox-no-sensitive-data" in refused.output
-    assert cli("--zone", "staging", "data", "show", "patients", env={"LEANOPS_USER": "bob"}).exit_code == 0
+    staging = cli("--zone", "staging", "data", "show", "patients", env=bob)
+    assert staging.exit_code == 7 and "sensitive-data-needs-clearance" in staging.output
+    ws.users.clear("bob", "sensitive", Zone.STAGING)
+    assert cli("--zone", "staging", "data", "show", "patients", env=bob).exit_code == 0
     offlist = cli(
         "data", "register", "v2/customers.csv", "--name", "c", env={"LEANOPS_DATA__ALLOWED_SOURCES": '["s3://lake/*"]'}
     )

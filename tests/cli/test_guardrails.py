@@ -35,8 +35,9 @@ def test_unknown_role_and_zone_are_usage_errors(proj: Path, cli) -> None:  # noq
     assert result.exit_code == 3 and "Unknown zone 'moon'" in result.output
 
 
-def test_token_lifecycle(proj: Path, cli) -> None:  # noqa: ANN001
-    created = cli("tokens", "create", "--expires", "1h", env={"LEANOPS_USER": "bob"})
+def test_token_lifecycle(proj: Path, cli, token_env) -> None:  # noqa: ANN001
+    bob = token_env("bob")
+    created = cli("tokens", "create", "--expires", "1h", env=bob)
     assert created.exit_code == 0
     token = created.output.strip().splitlines()[-1]
     status = json.loads(cli("--token", token, "status", "--json").output)
@@ -44,7 +45,7 @@ def test_token_lifecycle(proj: Path, cli) -> None:  # noqa: ANN001
     token_id = token.split("_")[1]
     listing = cli("tokens", "list")
     assert token_id in listing.output and token not in listing.output
-    assert cli("tokens", "revoke", token_id, env={"LEANOPS_USER": "bob"}).exit_code == 0
+    assert cli("tokens", "revoke", token_id, env=bob).exit_code == 0
     refused = cli("--token", token, "status")
     assert refused.exit_code == 6 and "revoked" in refused.output
 
@@ -153,7 +154,7 @@ def test_policy_doc_describes_acceptable_use(proj: Path, cli, tmp_path: Path) ->
         assert needle in text
 
 
-def test_exception_commands(proj: Path, cli) -> None:  # noqa: ANN001
+def test_exception_commands(proj: Path, cli, token_env) -> None:  # noqa: ANN001
     denied = cli(
         "policy",
         "exception",
@@ -166,7 +167,7 @@ def test_exception_commands(proj: Path, cli) -> None:  # noqa: ANN001
         "1d",
         "--reason",
         "x",
-        env={"LEANOPS_USER": "carol"},
+        env=token_env("carol"),
     )
     assert denied.exit_code == 7
     granted = cli(
@@ -191,8 +192,9 @@ def test_exception_commands(proj: Path, cli) -> None:  # noqa: ANN001
     assert cli("policy", "exception", "revoke", "nope").exit_code == 4
 
 
-def test_audit_commands(proj: Path, cli, tmp_path: Path) -> None:  # noqa: ANN001
-    cli("users", "list", env={"LEANOPS_USER": "eve"})
+def test_audit_commands(proj: Path, cli, tmp_path: Path, token_env) -> None:  # noqa: ANN001
+    assert cli("users", "add", "eve").exit_code == 0  # registered, but holding no role
+    cli("users", "list", env=token_env("eve"))
     tail = cli("audit", "tail", "-n", "50")
     assert "user.manage" in tail.output and "deny" in tail.output
     query = cli("audit", "query", "--actor", "eve", "--decision", "deny", "--since", "1h")
@@ -203,3 +205,12 @@ def test_audit_commands(proj: Path, cli, tmp_path: Path) -> None:  # noqa: ANN00
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines[0]["seq"] == 1 and all("hash" in r for r in lines)
     assert cli("audit", "verify").exit_code == 0
+
+
+def test_policy_check_warns_about_broad_permits_and_status_lists_them(proj: Path, cli) -> None:  # noqa: ANN001
+    (proj / "policies" / "open.cedar").write_text('@id("open-door")\npermit (principal, action, resource);\n')
+    check = cli("policy", "check")
+    assert check.exit_code == 0 and "widens access broadly" in check.output and "no principal" in check.output
+    status = cli("policy", "status")
+    assert "pending open-door" in status.output
+    assert "needs one more approval" in cli("policy", "approve", "open-door").output

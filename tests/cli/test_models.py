@@ -45,12 +45,15 @@ def proj(project: Path):  # noqa: ANN201
         ws.bootstrap()
         ws.users.add("bob", roles=[Role.DEVELOPER])
         ws.users.add("carol", roles=[Role.APPROVER])
+        for env, name in ((BOB, "bob"), (CAROL, "carol")):
+            env.clear()
+            env["LEANOPS_TOKEN"] = ws.users.create_token(name).plaintext
     rng = np.random.default_rng(3)
     x = pd.DataFrame({"age": rng.normal(40, 10, 240), "spend": rng.normal(0, 1, 240)})
     frame = x.assign(label=((x.age - 40) / 10 + x.spend > 0).astype(int))
     frame[:160].to_csv(project / "train.csv", index=False)
     frame[160:].to_csv(project / "holdout.csv", index=False)
-    with Workspace.from_config(project, user="bob") as bob:
+    with Workspace.from_config(project, token=BOB["LEANOPS_TOKEN"]) as bob:
         bob.datasets.register(project / "train.csv", name="train")
         bob.datasets.register(project / "holdout.csv", name="holdout")
     (project / "models").mkdir()
@@ -66,13 +69,17 @@ def train(proj, *, c: float = 1.0, **start) -> str:  # noqa: ANN001
         "features": ["age", "spend"],
         "tags": {"owner": "bob", "cost_center": "ml"},
     } | start
-    with Workspace.from_config(proj.root, user="bob") as bob, bob.runs.start(f"C={c}", params={"C": c}, **start) as run:
+    with (
+        Workspace.from_config(proj.root, token=BOB["LEANOPS_TOKEN"]) as bob,
+        bob.runs.start(f"C={c}", params={"C": c}, **start) as run,
+    ):
         run.log_model(LogisticRegression(C=c).fit(proj.x, proj.y), input_example=proj.x)
         run.log_metric("train_auc", 0.9)
     return run.id
 
 
-BOB, CAROL = {"LEANOPS_USER": "bob"}, {"LEANOPS_USER": "carol"}
+BOB: dict[str, str] = {}  # filled by `proj` with the token that acts as bob
+CAROL: dict[str, str] = {}
 
 
 def test_register_list_show_and_lineage(proj, cli) -> None:  # noqa: ANN001

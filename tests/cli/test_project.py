@@ -66,8 +66,14 @@ def test_db_upgrade_reports_revision(initialised: Path, cli) -> None:  # noqa: A
     assert result.exit_code == 0 and "schema at revision" in result.output
 
 
-def test_unregistered_user_is_denied_with_exit_7(initialised: Path, cli) -> None:  # noqa: ANN001
+def test_a_name_that_is_not_the_local_person_needs_a_token(initialised: Path, cli) -> None:  # noqa: ANN001
     result = cli("users", "list", env={"LEANOPS_USER": "eve"})
+    assert result.exit_code == 6 and "acting as 'eve' needs a token" in result.output
+
+
+def test_a_registered_user_without_a_role_is_denied_with_exit_7(initialised: Path, cli, token_env) -> None:  # noqa: ANN001
+    assert cli("users", "add", "eve").exit_code == 0
+    result = cli("users", "list", env=token_env("eve"))
     assert result.exit_code == 7 and "eve (no role in sandbox) may not user.read" in result.output
 
 

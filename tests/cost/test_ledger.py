@@ -110,7 +110,7 @@ def test_default_tags_attribute_spend(cws) -> None:  # noqa: ANN001
 
 def test_storage_is_charged_per_stored_day_once(cws, clock) -> None:  # noqa: ANN001
     created = T0 - timedelta(days=3) + timedelta(hours=12)  # June 13, noon
-    with cws.store.transaction() as unit:
+    with cws._store.transaction() as unit:
         for name in ("a", "b"):  # two records, one blob: charged once
             unit.refs.add(
                 ArtifactRef(

@@ -43,4 +43,5 @@ def test_creating_actions_follow_the_convention(cws, project: Path) -> None:  # 
     with pytest.raises(ValidationError, match="model name 'Churn_v2'"):
         cws._guard.check("model.register", Resource(type="ModelVersion", id="Churn_v2/1", owner="alice"))
     cws._guard.check("model.read", Resource(type="ModelVersion", id="Churn_v2/1"))  # reads are never checked
-    assert not [r for r in cws.audit.tail(20) if r.action == "model.register"]  # refused before the record
+    (attempt,) = [r for r in cws.audit.tail(20) if r.action == "model.register"]  # refused, and kept as an attempt
+    assert attempt.policy_ids == ["outcome:failed"] and "naming convention" in attempt.details["error"]

@@ -99,7 +99,7 @@ def test_idle_endpoints_and_artifacts_past_their_ttl(cws, clock) -> None:  # noq
     cws.cost.record_usage("serving", Usage(endpoint_hours=24), tags=tags | {"endpoint": "churn-a"}, source="up:a")
     cws.cost.record_usage("serving", Usage(endpoint_hours=24), tags=tags | {"endpoint": "churn-b"}, source="up:b")
     cws.cost.record_usage(CostKind.PREDICTIONS, Usage(requests=5000), tags=tags | {"endpoint": "churn-b"}, source="p:b")
-    with cws.store.transaction() as unit:
+    with cws._store.transaction() as unit:
         unit.refs.add(
             ArtifactRef(
                 digest="e" * 64,

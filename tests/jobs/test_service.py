@@ -287,7 +287,13 @@ def test_unknown_entrypoint_and_dataset_are_refused(jws: Workspace, spec: Spec) 
 
 def test_a_viewer_may_not_run_jobs_and_the_refusal_is_audited(jws: Workspace, spec: Spec) -> None:
     jws.users.add("vic", roles=[Role.VIEWER])
-    vic = Workspace(jws.settings, store=jws._store, artifacts=jws.artifacts, policy=jws.policy_engine, user="vic")
+    vic = Workspace(
+        jws.settings,
+        store=jws._store,
+        artifacts=jws.artifacts,
+        policy=jws.policy_engine,
+        token=jws.users.create_token("vic").plaintext,
+    )
     with pytest.raises(PolicyDenied):
         vic.jobs.run(spec("v"))
     denied = [r for r in jws.audit.tail(5) if r.action == "job.run" and r.decision == "deny"]

@@ -50,6 +50,12 @@ class SqlUnit:
         return SqlExceptionRepo(self.conn)
 
     @cached_property
+    def policies(self) -> Any:
+        from leanops.adapters.sql.policies import SqlPolicyApprovalRepo
+
+        return SqlPolicyApprovalRepo(self.conn)
+
+    @cached_property
     def refs(self) -> Any:
         from leanops.adapters.sql.refs import SqlRefRepo
 

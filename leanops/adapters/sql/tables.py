@@ -127,20 +127,7 @@ clearances = Table(
     UniqueConstraint("principal", "data_class", "zone"),
 )
 
-# Project policy statements the store has seen, and the two-person approvals that activate them.
-policy_statements = Table(
-    "policy_statements",
-    metadata,
-    Column("hash", String(64), primary_key=True),
-    Column("effect", String(8), nullable=False),
-    Column("policy_id", String(128), nullable=False),
-    Column("file", String(512), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("state", String(16), nullable=False),  # pending | active | retired
-    Column("first_seen_at", Timestamp, nullable=False),
-    Column("first_seen_by", String(128), nullable=False),
-)
-
+# Two-person approvals that let a project permit take effect.
 policy_approvals = Table(
     "policy_approvals",
     metadata,

@@ -41,17 +41,6 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("policy_bundle", sa.String(64), nullable=False, server_default=""))
     op.create_table(
-        "policy_statements",
-        sa.Column("hash", sa.String(64), primary_key=True),
-        sa.Column("effect", sa.String(8), nullable=False),
-        sa.Column("policy_id", sa.String(128), nullable=False),
-        sa.Column("file", sa.String(512), nullable=False),
-        sa.Column("text", sa.Text, nullable=False),
-        sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("first_seen_at", ts, nullable=False),
-        sa.Column("first_seen_by", sa.String(128), nullable=False),
-    )
-    op.create_table(
         "policy_approvals",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("hash", sa.String(64), nullable=False, index=True),
@@ -65,7 +54,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("policy_approvals")
-    op.drop_table("policy_statements")
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("policy_bundle")
     op.drop_table("clearances")
