@@ -21,8 +21,13 @@ step "Guardrails: users, roles, tokens"
 leanops users add bob --role developer
 leanops users add carol --role approver
 leanops users list
-TOKEN="$(leanops tokens create --for bob --expires 1h | tail -n 1)"
-LEANOPS_TOKEN="$TOKEN" leanops status --json | python -c 'import json,sys; d=json.load(sys.stdin); print("token acts as", d["actor"], d["roles"]["sandbox"])'
+# The store is in local mode: a name is trusted only for alice. Everyone else acts with a token.
+BOB="$(leanops tokens create --for bob --expires 8h | tail -n 1)"
+CAROL="$(leanops tokens create --for carol --expires 8h | tail -n 1)"
+LEANOPS_TOKEN="$BOB" leanops status --json | python -c 'import json,sys; d=json.load(sys.stdin); print("token acts as", d["actor"], d["roles"]["sandbox"])'
+env LEANOPS_USER=carol leanops models list || echo "(a name alone is not an identity: refused, exit $?)"
+as_bob() { LEANOPS_TOKEN="$BOB" "$@"; }
+as_carol() { LEANOPS_TOKEN="$CAROL" "$@"; }
 
 step "Policy as code: decisions and their reasons"
 leanops policy check
@@ -31,10 +36,16 @@ leanops policy explain --principal bob --action dataset.read --resource Dataset:
 leanops policy doc | head -n 20
 
 step "A denied action is refused, audited and explained"
-LEANOPS_USER=bob leanops users add mallory --role admin || echo "(refused as expected, exit $?)"
+as_bob leanops users add mallory --role admin || echo "(refused as expected, exit $?)"
+printf '@id("open-door")\npermit (principal, action, resource);\n' > policies/open.cedar
+leanops policy check
+as_bob leanops users grant bob admin || echo "(a dropped-in permit waits for two approvals: refused, exit $?)"
+leanops policy status
+rm policies/open.cedar
 
 step "Time-boxed exception"
-leanops policy exception grant --principal bob --action dataset.read --resource 'Dataset:*' --in-zone sandbox --expires 1d --reason "one-off PII audit"
+leanops policy exception grant --principal bob --action dataset.read --resource 'Dataset:*' --in-zone staging --expires 1d --reason "one-off PII audit"
+leanops policy exception grant --principal alice --action dataset.read --expires 1d --reason "me" || echo "(nobody grants themself an exception: refused, exit $?)"
 leanops policy exception list
 
 step "Tamper-evident audit log"
@@ -96,8 +107,8 @@ frame["churned"] = (score > 0).astype(int)
 frame[:300].to_csv("data/churn-train.csv", index=False)
 frame[300:].to_csv("data/churn-holdout.csv", index=False)
 PY
-LEANOPS_USER=bob leanops data register data/churn-train.csv --name churn-train
-LEANOPS_USER=bob leanops data register data/churn-holdout.csv --name churn-holdout
+as_bob leanops data register data/churn-train.csv --name churn-train
+as_bob leanops data register data/churn-holdout.csv --name churn-holdout
 cat > train.py <<'PY'
 import sys
 import leanops
@@ -114,7 +125,7 @@ with ws.runs.start(f"churn logistic regression C={C}", datasets=["churn-train@v1
     run.log_model(model, input_example=X)
 print(run.id)
 PY
-RUN1="$(LEANOPS_USER=bob python train.py 1.0)"
+RUN1="$(as_bob python train.py 1.0)"
 
 step "Track training runs: leanops.start_run with scikit-learn autolog; list, show, validate, compare"
 cat > sweep.py <<'PY'
@@ -137,7 +148,7 @@ with leanops.start_run(purpose="a quick look, no data recorded") as run:
     run.log_metric("loss", 0.5)
 print(run.id, run.status)
 PY
-LEANOPS_USER=bob python sweep.py | tee sweep.out
+as_bob python sweep.py | tee sweep.out
 leanops runs list --tag sweep=C --sort metrics.training_score --desc
 leanops runs show "$RUN1"
 leanops runs validate "$RUN1"
@@ -187,16 +198,16 @@ owner: bob
 deadline: 2s
 YAML
 git add jobs train_job.py && git -c user.email=demo@example.com -c user.name=demo commit -q -m "training job spec"
-LEANOPS_USER=bob leanops jobs run jobs/train.yaml -p C=0.5
+as_bob leanops jobs run jobs/train.yaml -p C=0.5
 leanops jobs list
 leanops jobs show "$(leanops jobs list --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
-LEANOPS_USER=bob leanops jobs run jobs/slow.yaml || echo "(timed out as expected, exit $?)"
+as_bob leanops jobs run jobs/slow.yaml || echo "(timed out as expected, exit $?)"
 echo "alerts to the owner:"; tail -n 2 .leanops/notifications.log
 echo "scratch folders left behind: $(find .leanops/scratch -mindepth 1 -maxdepth 1 | wc -l)"
 leanops gc
 
 step "Register the run as a model version: a manifest with file hashes, lineage to data, code and features"
-LEANOPS_USER=bob leanops models register "$RUN1" --name churn
+as_bob leanops models register "$RUN1" --name churn
 leanops models show churn 1
 leanops models lineage churn 1
 
@@ -214,26 +225,26 @@ drift: {features: [age, monthly_spend], threshold: 0.2}
 YAML
 
 step "Evidence for staging, collected automatically; a developer carries their own model to staging"
-LEANOPS_USER=bob leanops models evaluate churn 1 --zone staging
-LEANOPS_USER=bob leanops promote churn 1 --to staging --reason "holdout looks good"
+as_bob leanops models evaluate churn 1 --zone staging
+as_bob leanops promote churn 1 --to staging --reason "holdout looks good"
 
 step "Production: evidence, a four-eyes approval, then the promotion"
-LEANOPS_USER=carol leanops models evaluate churn 1 --zone production
-LEANOPS_USER=carol leanops promote churn 1 --to production --reason "ship it" || echo "(refused as expected: no approval yet, exit $?)"
-LEANOPS_USER=bob leanops models approve churn 1 --zone production --reason "my own model" || echo "(refused as expected: self-approval, exit $?)"
-LEANOPS_USER=carol leanops models approve churn 1 --zone production --reason "holdout metrics and tests pass; monitoring configured"
-LEANOPS_USER=carol leanops promote churn 1 --to production --reason "first release"
+as_carol leanops models evaluate churn 1 --zone production
+as_carol leanops promote churn 1 --to production --reason "ship it" || echo "(refused as expected: no approval yet, exit $?)"
+as_bob leanops models approve churn 1 --zone production --reason "my own model" || echo "(refused as expected: self-approval, exit $?)"
+as_carol leanops models approve churn 1 --zone production --reason "holdout metrics and tests pass; monitoring configured"
+as_carol leanops promote churn 1 --to production --reason "first release"
 
 step "Rollback is a documented action: with no earlier approved version it says so"
-LEANOPS_USER=carol leanops rollback churn --zone production --reason "drill" || echo "(refused as expected, exit $?)"
+as_carol leanops rollback churn --zone production --reason "drill" || echo "(refused as expected, exit $?)"
 
 step "Version 2 ships, misbehaves, and is rolled back in one command"
-RUN2="$(LEANOPS_USER=bob python train.py 0.05)"
-LEANOPS_USER=bob leanops models register "$RUN2" --name churn
-LEANOPS_USER=carol leanops models evaluate churn 2 --zone production
-LEANOPS_USER=carol leanops models approve churn 2 --zone production --reason "retrained with stronger regularisation"
-LEANOPS_USER=carol leanops promote churn 2 --to production --reason "v2 release"
-LEANOPS_USER=carol leanops rollback churn --zone production --reason "p95 latency alert after the v2 release"
+RUN2="$(as_bob python train.py 0.05)"
+as_bob leanops models register "$RUN2" --name churn
+as_carol leanops models evaluate churn 2 --zone production
+as_carol leanops models approve churn 2 --zone production --reason "retrained with stronger regularisation"
+as_carol leanops promote churn 2 --to production --reason "v2 release"
+as_carol leanops rollback churn --zone production --reason "p95 latency alert after the v2 release"
 leanops models history churn
 leanops models lineage churn 2
 
@@ -243,7 +254,7 @@ leanops budget set --zone production --monthly 500 --owner carol
 if [ -f jobs/train.yaml ]; then
   leanops cost estimate jobs/train.yaml
   leanops budget set --zone sandbox --monthly 0.0001 --owner alice   # nearly spent: the next job cannot fit
-  LEANOPS_USER=bob leanops jobs run jobs/train.yaml || echo "(refused before it started, exit $?)"
+  as_bob leanops jobs run jobs/train.yaml || echo "(refused before it started, exit $?)"
   leanops budget set --zone sandbox --monthly 50 --owner alice       # raised by an admin, audited
 fi
 leanops budget list

@@ -344,7 +344,14 @@ def _read(path: Path) -> _SourceFile | PolicyProblem:
 def _compile(
     project_paths: list[Path], approved: Collection[str] | None = None
 ) -> tuple[cedarpy.Schema | None, _Bundle | None, list[PolicyProblem]]:
-    """Schema, bundle and problems; the bundle only when there are no problems."""
+    """Schema, bundle and problems; the bundle only when there are no problems.
+
+    Pending permits are left out of the bundle but still checked, so a broken one is reported.
+    """
+    if approved is not None:
+        schema, _, problems = _compile(project_paths, None)
+        if problems:
+            return schema, None, problems
     try:
         schema = cedarpy.Schema.from_str(SCHEMA_FILE.read_text(encoding="utf-8"))
     except ValueError as exc:
