@@ -6,14 +6,52 @@ Every noun that keeps bytes (dataset snapshots, run artifacts, model packages) r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from leanops.errors import IntegrityError, NotFound
+from leanops.errors import IntegrityError, NotFound, ValidationError
 from leanops.ports import ArtifactStore
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def check_artifact_name(name: str) -> str:
+    """A stored name must stay a relative path inside whatever folder it is later written to.
+
+    `../x`, `/etc/x`, `C:\\x`, backslashes, NUL and empty segments are refused when logged, so no
+    loader ever writes outside its folder.
+    """
+    parts = name.split("/") if name else []
+    bad = (
+        not name
+        or "\\" in name
+        or "\x00" in name
+        or any(ord(c) < 32 for c in name)
+        or name.startswith("/")
+        or _DRIVE.match(name)
+        or any(p in ("", "..", ".") for p in parts)
+    )
+    if bad:
+        raise ValidationError(
+            f"Artifact name {name!r} is not a plain relative path.",
+            hint="Use names like model/weights.bin: no '..', no leading '/', no backslashes or drive letters.",
+        )
+    return name
+
+
+def contained(root: Path, name: str) -> Path:
+    """`root / name`, refusing any name that would land outside `root` (symlinks resolved)."""
+    check_artifact_name(name)
+    base = Path(root).resolve()
+    target = (base / name).resolve()
+    if not target.is_relative_to(base):
+        raise IntegrityError(f"Stored name {name!r} points outside {base}.", hint="The record was tampered with.")
+    return target
 
 
 class ArtifactRef(BaseModel):

@@ -7,6 +7,7 @@ silently fall back to a default. Every error names the file (or variable), the k
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -367,8 +368,23 @@ def _config_error(exc: pydantic.ValidationError, path: Path, environ: Mapping[st
     )
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)(?P<secret>[^@/\s]+)@")
+_QUERY_SECRET = re.compile(r"(?i)(?P<key>[?&](?:password|passwd|secret|token|key|signature|sig)=)[^&\s]+")
+
+
+def mask_credentials(value: Any) -> Any:
+    """Passwords in URLs and secret-looking query parameters become ***, in any nested value."""
+    if isinstance(value, str):
+        return _QUERY_SECRET.sub(r"\g<key>***", _URL_PASSWORD.sub(r"\g<head>***@", value))
+    if isinstance(value, dict):
+        return {k: mask_credentials(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_credentials(v) for v in value]
+    return value
+
+
 def provenance(settings: Settings, environ: Mapping[str, str] | None = None) -> list[tuple[str, Any, str]]:
-    """Each effective setting as (key, value, where it came from): env, file:line or default."""
+    """Each effective setting as (key, value, where it came from), credentials masked."""
     environ = os.environ if environ is None else environ
     rows: list[tuple[str, Any, str]] = []
 
@@ -380,7 +396,7 @@ def provenance(settings: Settings, environ: Mapping[str, str] | None = None) -> 
         var = next((env_var_for(keys[:i]) for i in range(len(keys), 0, -1) if env_var_for(keys[:i]) in environ), None)
         line = yaml_line(settings.config_file, keys) if settings.config_file else None
         source = f"env {var}" if var else f"{CONFIG_FILE}:{line}" if line else "default"
-        rows.append((".".join(keys), value, source))
+        rows.append((".".join(keys), mask_credentials(value), source))
 
     walk(settings.model_dump(mode="json"), ())
     return rows

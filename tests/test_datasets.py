@@ -459,7 +459,7 @@ def test_bad_names(ws: Workspace, csv: Path, name: str) -> None:
 def test_bad_class_source_and_paths(ws: Workspace, csv: Path, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="not a data class"):
         ws.datasets.register(csv, name="c", data_class="secret")
-    with pytest.raises(ValidationError, match="not a URI"):
+    with pytest.raises(ValidationError, match="not a single URI"):
         ws.datasets.register(csv, name="c", source="customers.csv")
     with pytest.raises(NotFound, match="No file or folder"):
         ws.datasets.register(tmp_path / "missing.csv", name="c")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from leanops.cli import audit, cost, data, jobs, models, policy, project, runs, users
 from leanops.cli.common import console, state
+from leanops.config import mask_credentials
 from leanops.errors import LeanopsError
 
 app = typer.Typer(
@@ -60,9 +62,10 @@ def main() -> None:
     except LeanopsError as exc:
         if state.debug:
             console.print_exception()
-        console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # Messages quote user input: escape it for Rich, and never print a credential.
+        console.print(f"[bold red]error:[/] {escape(mask_credentials(exc.message))}", highlight=False)
         if exc.hint:
-            console.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
+            console.print(f"[dim]hint:[/] {escape(mask_credentials(exc.hint))}", highlight=False)
         sys.exit(exc.exit_code)
     except typer.Abort:
         console.print("aborted")
@@ -75,4 +78,11 @@ def main() -> None:
         else:
             console.print(f"[bold red]error:[/] {exc}")
         sys.exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:  # a bug of ours: say so plainly, without a traceback unless asked
+        if state.debug:
+            console.print_exception()
+        detail = escape(mask_credentials(f"{type(exc).__name__}: {exc}"))
+        console.print(f"[bold red]unexpected error:[/] {detail}", highlight=False)
+        console.print("[dim]hint:[/] run again with --debug for the traceback, and report it.", highlight=False)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

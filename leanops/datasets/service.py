@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from leanops.artifacts import ArtifactRef
+from leanops.artifacts import ArtifactRef, contained
 from leanops.datasets.contract import DataContract, check_frame, describe, load_contract
 from leanops.datasets.files import MANIFEST_NAME, Scan, read_table, scan, table_format
 from leanops.datasets.profile import ProfileDiff, diff_profiles, profile
@@ -26,6 +26,7 @@ from leanops.datasets.snapshot import (
     check_name,
     check_source,
     effective_class,
+    file_source_matches,
     looks_like_id,
     parse_data_class,
     source_allowed,
@@ -152,7 +153,12 @@ class DatasetService:
         requested = parse_data_class(data_class) if data_class is not None else None
         spec = contract if isinstance(contract, DataContract) or contract is None else load_contract(Path(contract))
         found = scan(Path(path))
-        source = check_source(source) if source is not None else f"file://{found.root.as_posix()}"
+        source = check_source(source) if source is not None else f"file://{found.root.resolve().as_posix()}"
+        if source.lower().startswith("file:") and not file_source_matches(source, found.root):
+            raise ValidationError(
+                f"Source {source!r} is not where the data comes from ({found.root.resolve()}).",
+                hint="Leave --source out for local files, or name the real path; the allowlist is checked on it.",
+            )
         table = self._table(found, spec, contract)
         stats = profile(table) if table is not None else None
 
@@ -316,5 +322,5 @@ class DatasetService:
 
     def _fetch(self, snapshot: Snapshot, folder: Path) -> Path:
         for entry in snapshot.files:
-            self.artifacts.get_file(entry.digest, folder / entry.path)
+            self.artifacts.get_file(entry.digest, contained(folder, entry.path))
         return folder

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -101,12 +102,32 @@ def effective_class(requested: DataClass | None, registered: DataClass | None) -
     return registered
 
 
+LOCAL_SCHEMES = ("file",)
+
+
 def check_source(uri: str) -> str:
-    if not isinstance(uri, str) or not _SCHEME_RE.match(uri):
-        raise ValidationError(
-            f"Source {uri!r} is not a URI.", hint="Give scheme://location, e.g. s3://bucket/raw/customers.csv."
-        )
+    """One well-formed URL: a scheme, a location, no whitespace or control characters, a host for
+    network schemes. The allowlist is matched against this, so a label must not smuggle a second URL."""
+    from urllib.parse import urlsplit
+
+    hint = "Give one scheme://location, e.g. s3://bucket/raw/customers.csv or file:///data/x.csv."
+    if not isinstance(uri, str) or not _SCHEME_RE.match(uri) or any(c.isspace() or ord(c) < 32 for c in uri):
+        raise ValidationError(f"Source {uri!r} is not a single URI.", hint=hint)
+    parts = urlsplit(uri)
+    if parts.scheme.lower() not in LOCAL_SCHEMES and not parts.netloc:
+        raise ValidationError(f"Source {uri!r} names no host or bucket.", hint=hint)
+    if "://" in uri.split("://", 1)[1]:
+        raise ValidationError(f"Source {uri!r} holds more than one URI.", hint=hint)
     return uri
+
+
+def file_source_matches(uri: str, data: Path) -> bool:
+    """Whether a file:// label names the data actually registered (or a folder holding it), symlinks resolved."""
+    from urllib.parse import unquote, urlsplit
+
+    labelled = Path(unquote(urlsplit(uri).path)).resolve()
+    real = data.resolve()
+    return real == labelled or real.is_relative_to(labelled)
 
 
 def source_allowed(uri: str, patterns: list[str]) -> bool:

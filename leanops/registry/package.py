@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from leanops.artifacts import contained
 from leanops.errors import IntegrityError, NotFound
 from leanops.flavors import MANIFEST_FILE, ModelManifest, load_model
 from leanops.ports import ArtifactStore
@@ -54,5 +55,5 @@ def load_package(artifacts: ArtifactStore, manifest: Manifest, trusted: Iterable
     """The model object, rebuilt from verified bytes by its flavor (never unpickled)."""
     with tempfile.TemporaryDirectory(prefix="leanops-model-") as tmp:
         for f in manifest.files:
-            artifacts.get_file(f.digest, Path(tmp) / f.path)
+            artifacts.get_file(f.digest, contained(Path(tmp), f.path))
         return load_model(Path(tmp), manifest.package, trusted=trusted)

@@ -432,7 +432,7 @@ class RegistryService:
             )
             raise
         with self._guard.act("model.promote", self._resource(mv), zone=zone, context=context, details=details) as unit:
-            current = unit.models.get_alias(mv.name, zone)
+            current = unit.models.get_alias(mv.name, zone, lock=True)
             if current is not None and current.version == mv.version:
                 raise Conflict(f"{zone} already serves {mv.ref}.")
             move = self._move(
@@ -462,7 +462,7 @@ class RegistryService:
         with self._guard.lookup() as unit:
             if not unit.models.list_versions(name):
                 raise NotFound(f"No model {name!r}.", hint="`leanops models list` shows the registered models.")
-            current = unit.models.get_alias(name, zone)
+            current = unit.models.get_alias(name, zone, lock=True)
             moves = unit.models.moves(name, zone)
             approved = {a.version for a in unit.models.approvals(name, zone=zone)}
             allowed = self.approved_versions(unit, name, zone)

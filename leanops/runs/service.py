@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from leanops.artifacts import ArtifactRef
+from leanops.artifacts import ArtifactRef, check_artifact_name, contained
 from leanops.config import RunSettings
 from leanops.errors import Conflict, IncompleteMetadata, NotFound, ValidationError
 from leanops.guard import Guard
@@ -224,6 +224,7 @@ class RunService:
         self, run: RunRecord, files: list[tuple[str, Path]], *, op: str, extra: dict[str, Any] | None = None
     ) -> list[str]:
         for name, _ in files:
+            check_artifact_name(name)
             if name in run.artifacts:
                 raise Conflict(f"Run {run.id} already has an artifact named {name!r}.", hint="Pass another name=.")
         stored = [(name, self.artifacts.put_file(p), p.stat().st_size) for name, p in files]
@@ -325,7 +326,7 @@ class RunService:
             raise NotFound(f"Run {run_id} has no model named {name!r}.")
         with tempfile.TemporaryDirectory(prefix="leanops-model-") as tmp:
             for ref in refs:
-                self.artifacts.get_file(ref.digest, Path(tmp) / ref.name.removeprefix(prefix))
+                self.artifacts.get_file(ref.digest, contained(Path(tmp), ref.name.removeprefix(prefix)))
             return flavors.load_model(Path(tmp), trusted=trusted)
 
     def filter(

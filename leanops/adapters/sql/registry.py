@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from leanops.adapters.sql.tables import (
     model_alias_history,
@@ -121,7 +121,10 @@ class SqlModelRepo:
 
     # -- aliases --------------------------------------------------------------------------
 
-    def get_alias(self, name: str, zone: Zone) -> Alias | None:
+    def get_alias(self, name: str, zone: Zone, *, lock: bool = False) -> Alias | None:
+        """The zone's alias; with `lock`, held until commit, so concurrent moves queue behind it."""
+        if lock and self.conn.dialect.name == "postgresql":  # SQLite writers are serialised already
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"alias:{name}:{zone}"})
         q = select(model_aliases).where(model_aliases.c.name == name, model_aliases.c.zone == str(zone))
         row = self.conn.execute(q).mappings().first()
         return Alias(**row) if row else None

@@ -14,10 +14,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.pool import StaticPool
 
-from leanops.errors import ConfigError, StoreUnavailable
+from leanops.errors import ConfigError, Conflict, StoreUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -109,9 +110,19 @@ class SqlStore:
         try:
             with self.engine.begin() as conn:
                 yield SqlUnit(conn)
-        except OperationalError as exc:
+        except SqlIntegrityError as exc:  # a concurrent writer won a unique key: the caller's Conflict
+            raise Conflict(
+                f"Another writer changed the same record at the same time ({_first_line(exc.orig)}).",
+                hint="Retry the command; it will see the other writer's result.",
+            ) from exc
+        except (OperationalError, InterfaceError) as exc:
+            if _serialization_failure(exc):
+                raise Conflict(
+                    "A concurrent transaction touched the same records; nothing was written.",
+                    hint="Retry the command.",
+                ) from exc
             raise StoreUnavailable(
-                f"The metadata store at {self.safe_url} failed: {exc.orig}.",
+                f"The metadata store at {self.safe_url} failed: {_first_line(exc.orig)}.",
                 hint="Check that the database is running and reachable; then retry.",
             ) from exc
 
@@ -128,13 +139,24 @@ class SqlStore:
     def heads(self) -> set[str]:
         return set(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreUnavailable(
+                f"The metadata store at {self.safe_url} is out of reach: {_first_line(exc.orig)}.",
+                hint="Check that the database is running and reachable, and the URL in store.url; then retry.",
+            ) from None
+
     def revision(self) -> str | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             heads = MigrationContext.configure(conn).get_current_heads()
         return ",".join(sorted(heads)) or None
 
     def needs_upgrade(self) -> bool:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             current = set(MigrationContext.configure(conn).get_current_heads())
         return current != self.heads()
 
@@ -152,6 +174,15 @@ class SqlStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _serialization_failure(exc: Exception) -> bool:
+    """PostgreSQL's serialization failure or deadlock (SQLSTATE 40001 / 40P01)."""
+    return getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
 
 
 def _engine(url: str, *, echo: bool) -> Engine:
