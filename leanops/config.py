@@ -307,6 +307,13 @@ def read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror}.", hint="Check the path and its permissions.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x}).",
+            hint="Save the file as UTF-8 YAML; a binary file cannot be a configuration.",
+        ) from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: a binary file, not YAML text.", hint="Point at the YAML file itself.")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -13,16 +13,22 @@ from leanops.policy import ACTIONS, PendingPermit, PolicyApproval, PolicyExcepti
 from leanops.zones import Zone
 
 MAX_EXCEPTION = timedelta(days=30)
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
+_UNITS = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_duration(text: str) -> timedelta:
-    """'30m', '8h', '7d', '2w' → timedelta; anything else is a `ValidationError`."""
+    """'250ms', '0.5s', '30m', '8h', '7d', '2w' → timedelta; anything else is a `ValidationError`.
+
+    The one duration parser: job specs, config and CLI options all come through here, and each
+    caller keeps its own minimum (a token lifetime of half a second is still refused there).
+    """
     match = _DURATION.match(text.strip())
-    if not match or int(match.group(1)) == 0:
-        raise ValidationError(f"{text!r} is not a duration.", hint="Use a number and a unit: 90s, 30m, 8h, 7d, 2w.")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if not match or float(match.group(1)) == 0:
+        raise ValidationError(
+            f"{text!r} is not a duration.", hint="Use a number and a unit: 250ms, 0.5s, 90s, 30m, 8h, 7d, 2w."
+        )
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
 class Governance:

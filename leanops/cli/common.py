@@ -49,4 +49,17 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
 
 
 def print_json(value: Any) -> None:
-    console.print_json(json.dumps(value, default=str))
+    """Strict JSON: NaN and infinities become null, so any JSON parser reads the output."""
+    console.print_json(json.dumps(_finite(value), default=str, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

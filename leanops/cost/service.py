@@ -61,6 +61,34 @@ if TYPE_CHECKING:
 STORAGE_LOOKBACK = timedelta(days=2)  # re-examine recent days: a reference may commit late
 
 
+MAX_MONTHLY = Decimal("1e12")  # beyond any real budget: a typo, not a plan
+
+
+def budget_amount(value: Any, currency: str) -> Decimal:
+    """A monthly budget: a finite amount from 0 up to MAX_MONTHLY (NaN, 1e30 and -5 are refused)."""
+    try:
+        amount = Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        amount = Decimal("NaN")
+    if not amount.is_finite() or not Decimal(0) <= amount <= MAX_MONTHLY:
+        raise ValidationError(
+            f"{value!r} is not a monthly budget.",
+            hint=f"Give an amount in {currency} between 0 and {MAX_MONTHLY:,.0f}, e.g. --monthly 500.",
+        )
+    return money(amount)
+
+
+def check_thresholds(values: list[int]) -> list[int]:
+    """Alert thresholds are whole percentages from 1 to 1000 (1000: ten times the budget)."""
+    bad = [v for v in values if not 1 <= int(v) <= 1000]
+    if bad:
+        raise ValidationError(
+            f"Threshold(s) {', '.join(map(str, bad))} out of range.",
+            hint="Use percentages from 1 to 1000, e.g. 50 80 100.",
+        )
+    return sorted({int(v) for v in values})
+
+
 class CostService:
     """`ws.cost`: the project's cost ledger and budgets, acting as the guard's actor."""
 
@@ -136,10 +164,12 @@ class CostService:
         ws.cost.set_budget("sandbox", 50, owner="alice")
         """
         zone = Zone(zone)
+        amount = budget_amount(monthly, self.currency)
+        thresholds = check_thresholds(thresholds) if thresholds else None
         budget = Budget(
             zone=zone,
             project=project,
-            monthly=money(monthly),
+            monthly=amount,
             owner=owner,
             currency=self.currency,
             thresholds=thresholds or self.settings.budgets.thresholds,
@@ -154,6 +184,11 @@ class CostService:
         }
         resource = Resource(type="Budget", id=budget.key, owner=owner, attrs={"zone": str(zone)})
         with self._guard.act("budget.set", resource, zone=zone, details=details) as unit:
+            if unit.identity.get_principal(owner) is None:
+                raise ValidationError(
+                    f"Budget owner {owner!r} is not a user of this project.",
+                    hint="Add them with `leanops users add`, or name an existing user with --owner.",
+                )
             before = next((b for b in self._in_force(unit) if b.key == budget.key), None)
             details["previous"] = str(before.monthly) if before else None
             unit.cost.put_budget(budget)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import math
 import re
 import shlex
 import shutil
@@ -67,14 +68,14 @@ def seconds(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or text like 30m")
     if isinstance(value, int | float):
-        if value <= 0:
-            raise ValueError("a duration must be positive")
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError("a duration must be a positive, finite number of seconds")
         return float(value)
     if isinstance(value, str):
         try:
             return parse_duration(value).total_seconds()
         except ValidationError:
-            raise ValueError(f"{value!r} is not a duration; use 90s, 30m, 8h or 7d") from None
+            raise ValueError(f"{value!r} is not a duration; use 0.5s, 90s, 30m, 8h or 7d") from None
     raise ValueError("a duration is a number of seconds or text like 30m")
 
 

@@ -69,6 +69,7 @@ def _fired(cws) -> Counter:  # noqa: ANN001
 
 
 def test_each_actual_threshold_alerts_the_owner_exactly_once(cws, spend, clock) -> None:  # noqa: ANN001
+    cws.users.add("bob")  # a budget's owner is a user who can be alerted
     clock.set(datetime(2026, 6, 1, 12, tzinfo=UTC))  # too early in the month for a forecast
     cws.cost.set_budget("sandbox", 100, owner="bob")
     spend(40)
@@ -127,6 +128,7 @@ def test_budget_changes_are_audited_and_admin_only(cws, as_user) -> None:  # noq
 def test_budgets_from_leanops_yaml_are_in_force_until_replaced(cws) -> None:  # noqa: ANN001
     from leanops.config import InitialBudget
 
+    cws.users.add("carol")  # a budget's owner is a user who can be alerted
     cws.settings.budgets.initial = [InitialBudget(zone="production", monthly=500, owner="carol")]
     [status] = cws.cost.list_budgets()
     assert (status.budget.key, status.budget.origin, status.budget.owner) == ("production/*", "config", "carol")
