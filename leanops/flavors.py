@@ -19,6 +19,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -140,8 +141,15 @@ class FunctionFlavor:
         return ModelManifest(flavor=self.name, loader=_import_path(model))
 
     def load(self, folder: Path, manifest: ModelManifest, trusted: Iterable[str]) -> Any:
+        """Import the named loader only when the caller vouches for it: a manifest is data, and
+        importing a module a stranger named would run the stranger's code."""
         if not manifest.loader:
             raise IntegrityError(f"The python_function package at {folder} names no loader.")
+        if manifest.loader not in set(trusted):
+            raise IntegrityError(
+                f"The model at {folder} asks to import {manifest.loader!r}, which nobody vouched for.",
+                hint=f"If you wrote it and trust it, load with trusted=[{manifest.loader!r}].",
+            )
         module_name, _, qualname = manifest.loader.partition(":")
         try:
             target: Any = importlib.import_module(module_name)
@@ -227,7 +235,55 @@ def infer_signature(model: Any, input_example: Any) -> Signature:
 
 
 def is_trusted_type(name: str) -> bool:
-    return name in TRUSTED_TYPES or name.startswith(TRUSTED_PREFIXES)
+    """A type a skops file may build unasked: listed, or a *class* (never a function) of the
+    trusted libraries that is an estimator, a NumPy scalar or array type, or a SciPy sparse
+    matrix. A prefix alone trusted `numpy.load` and the like."""
+    if name in TRUSTED_TYPES:
+        return True
+    if not name.startswith(TRUSTED_PREFIXES):
+        return False
+    return _trusted_class(name)
+
+
+@lru_cache(maxsize=1024)
+def _trusted_class(name: str) -> bool:
+    import numpy as np
+    from sklearn.base import BaseEstimator
+
+    module_name, _, attr = name.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    if not isinstance(obj, type):
+        return False
+    if issubclass(obj, BaseEstimator | np.generic | np.ndarray | np.dtype):
+        return True
+    if name.startswith("scipy.sparse."):
+        from scipy.sparse import sparray, spmatrix
+
+        return issubclass(obj, spmatrix | sparray)
+    return name in SKLEARN_INTERNALS
+
+
+# Cython and helper classes estimators keep inside them (not estimators themselves).
+SKLEARN_INTERNALS = frozenset(
+    {
+        "sklearn.tree._tree.Tree",
+        "sklearn.utils._bunch.Bunch",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn._loss.loss.HalfMultinomialLoss",
+        "sklearn._loss.loss.HalfSquaredError",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.link.IdentityLink",
+        "sklearn._loss.link.MultinomialLogit",
+        "sklearn._loss._loss.CyHalfBinomialLoss",
+        "sklearn._loss._loss.CyHalfMultinomialLoss",
+        "sklearn._loss._loss.CyHalfSquaredError",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._ball_tree.BallTree",
+    }
+)
 
 
 def _import_path(obj: Any) -> str | None:

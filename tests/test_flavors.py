@@ -75,7 +75,19 @@ def test_function_flavor_stores_an_import_path_not_code(tmp_path: Path) -> None:
     assert package.manifest.flavor == "python_function"
     assert package.manifest.loader == f"{__name__}:double"
     assert package.manifest.signature.outputs.shape == [-1, 2]
-    assert flavors.load_model(tmp_path / "f") is double
+    with pytest.raises(IntegrityError, match="nobody vouched for"):
+        flavors.load_model(tmp_path / "f")  # a manifest is data: it never picks what gets imported
+    assert flavors.load_model(tmp_path / "f", trusted=[f"{__name__}:double"]) is double
+
+
+@pytest.mark.parametrize("name", ["numpy.load", "sklearn.utils._joblib.load", "numpy.lib.npyio.load", "os.system"])
+def test_functions_of_trusted_libraries_are_not_trusted_types(name: str) -> None:
+    assert not flavors.is_trusted_type(name)
+
+
+@pytest.mark.parametrize("name", ["sklearn.linear_model._logistic.LogisticRegression", "numpy.float64", "numpy.dtype"])
+def test_estimators_and_numpy_types_are(name: str) -> None:
+    assert flavors.is_trusted_type(name)
 
 
 def test_bad_inputs(tmp_path: Path) -> None:
