@@ -10,6 +10,7 @@ raises them, and each boundary translates them exactly once.
      │    └── IncompleteMetadata   a run lacks required metadata fields
      ├── NotFound               unknown id, name, version or zone          exit 4  HTTP 404
      ├── Conflict               the thing exists already / state forbids it exit 5  HTTP 409
+     │    └── WriteRace         a concurrent writer won; retrying sees its result
      ├── AuthenticationError    no, malformed, expired or revoked token    exit 6  HTTP 401
      ├── PolicyDenied           the policy says no                         exit 7  HTTP 403
      ├── IntegrityError         stored bytes or records fail verification  exit 8  HTTP 500
@@ -73,6 +74,10 @@ class NotFound(LeanopsError):
 class Conflict(LeanopsError):
     exit_code = 5
     http_status = 409
+
+
+class WriteRace(Conflict):
+    """A concurrent writer took the key or number first; the whole action may safely run again."""
 
 
 class AuthenticationError(LeanopsError):

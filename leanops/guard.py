@@ -33,6 +33,24 @@ from leanops.policy import (
 from leanops.ports import Clock, MetadataStore
 from leanops.zones import Zone
 
+
+def retrying_races(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run an action again when a concurrent writer won its key or number (a `WriteRace`).
+
+    Each attempt is a whole, fresh action, so a retry decides on what the winner committed.
+    """
+    from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random
+
+    from leanops.errors import WriteRace
+
+    return retry(
+        retry=retry_if_exception_type(WriteRace),
+        stop=stop_after_attempt(8),
+        wait=wait_random(0.01, 0.2),
+        reraise=True,
+    )(fn)
+
+
 # A rule every allowed action must also pass (a naming convention, say); it raises to refuse.
 Check = Callable[[str, Resource, Zone], None]
 

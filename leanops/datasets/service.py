@@ -32,7 +32,7 @@ from leanops.datasets.snapshot import (
     source_allowed,
 )
 from leanops.errors import IntegrityError, NotFound, ValidationError
-from leanops.guard import Guard
+from leanops.guard import Guard, retrying_races
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore
 
@@ -134,6 +134,7 @@ class DatasetService:
 
     # -- writing -------------------------------------------------------------------------
 
+    @retrying_races
     def register(
         self,
         path: str | Path,
@@ -180,6 +181,7 @@ class DatasetService:
             self._store_bytes(found)
 
         with self._guard.act("dataset.register", resource, context=context, details=details) as unit:
+            unit.lock(f"dataset:{name}")  # versions are numbered in commit order, not in a race
             existing = next((s for s in unit.datasets.for_content(found.id) if s.name == name), None)
             if existing is not None:
                 details |= {"existing": True, "version": existing.version}

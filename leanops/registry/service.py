@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from leanops.artifacts import ArtifactRef
 from leanops.config import Settings
-from leanops.errors import Conflict, IntegrityError, LeanopsError, NotFound, ValidationError
-from leanops.guard import Guard
+from leanops.errors import Conflict, IntegrityError, LeanopsError, NotFound, ValidationError, WriteRace
+from leanops.guard import Guard, retrying_races
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore, Clock
 from leanops.registry.models import (
@@ -80,6 +80,7 @@ class RegistryService:
 
     # -- registering ----------------------------------------------------------------------
 
+    @retrying_races
     def register(
         self, run_id: str, name: str, *, model: str = "model", parent: int | str | None = None, description: str = ""
     ) -> ModelVersion:
@@ -123,8 +124,9 @@ class RegistryService:
         context = {"metadata_complete": True, "tagged": self._tagged(run, zone), "data_class": run.data_class}
         details: dict[str, Any] = {"run_id": run_id, "flavor": manifest.flavor, "files": len(files)}
         with self._guard.act("model.register", resource, zone=zone, context=context, details=details) as unit:
+            unit.lock(f"model:{name}")
             if unit.models.max_version(name) + 1 != expected:
-                raise Conflict(f"Another version of {name} was registered meanwhile.", hint="Register again.")
+                raise WriteRace(f"Another version of {name} was registered meanwhile.", hint="Register again.")
             version = ModelVersion(
                 name=name,
                 version=expected,

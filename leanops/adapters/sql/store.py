@@ -12,13 +12,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.pool import StaticPool
 
-from leanops.errors import ConfigError, Conflict, StoreUnavailable
+from leanops.errors import ConfigError, StoreUnavailable, WriteRace
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -31,6 +31,14 @@ class SqlUnit:
 
     def flush(self) -> None:
         """Nothing is buffered in a Core connection; present for the Unit protocol."""
+
+    def lock(self, key: str) -> None:
+        """Hold `key` until this transaction ends, so writers that decide by it queue up.
+
+        SQLite's IMMEDIATE transactions serialise writers already; PostgreSQL takes an advisory lock.
+        """
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
     @cached_property
     def identity(self) -> Any:
@@ -111,13 +119,13 @@ class SqlStore:
             with self.engine.begin() as conn:
                 yield SqlUnit(conn)
         except SqlIntegrityError as exc:  # a concurrent writer won a unique key: the caller's Conflict
-            raise Conflict(
+            raise WriteRace(
                 f"Another writer changed the same record at the same time ({_first_line(exc.orig)}).",
                 hint="Retry the command; it will see the other writer's result.",
             ) from exc
         except (OperationalError, InterfaceError) as exc:
             if _serialization_failure(exc):
-                raise Conflict(
+                raise WriteRace(
                     "A concurrent transaction touched the same records; nothing was written.",
                     hint="Retry the command.",
                 ) from exc
