@@ -87,6 +87,10 @@ class FsckReport(BaseModel):
     blobs_checked: int = 0
     refs_checked: int = 0
     damage: list[Damage] = Field(default_factory=list)
+    leftovers: list[str] = Field(
+        default_factory=list,
+        description="Temp files of interrupted writes: not damage; `leanops gc --apply` clears them",
+    )
 
     @property
     def ok(self) -> bool:
@@ -101,6 +105,9 @@ def fsck(
 ) -> FsckReport:
     """Re-hash every blob and resolve every reference; collect damage instead of stopping at it."""
     report = FsckReport()
+    temp_files = getattr(artifacts, "temp_files", None)
+    if callable(temp_files):
+        report.leftovers = [f"{path} ({size} bytes)" for path, size in temp_files()]
     for digest in artifacts.digests():
         report.blobs_checked += 1
         try:

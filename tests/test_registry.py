@@ -442,6 +442,20 @@ def test_evaluation_is_charged_to_the_model(team) -> None:  # noqa: ANN001
     assert team.admin.cost.unit("churn").evaluation_cost == entry.amount
 
 
+def test_a_refused_charge_keeps_the_evidence(team, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from leanops.errors import BudgetExceeded
+
+    team.bob.models.register(train(team.bob, team), "churn")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise BudgetExceeded("untagged spend is refused in staging")
+
+    monkeypatch.setattr(team.bob.cost, "record_usage", refuse)
+    with pytest.raises(BudgetExceeded):
+        team.bob.models.evaluate("churn", 1, "staging")
+    assert team.admin.models.evidence("churn", 1, "staging") is not None  # measured, kept
+
+
 def test_promotion_without_passing_evidence_is_refused(team) -> None:  # noqa: ANN001
     team.bob.models.register(train(team.bob, team), "churn")
     with pytest.raises(Conflict, match="no evidence for staging"):

@@ -243,6 +243,18 @@ class FsspecArtifactStore:
             if len(fan) == 2 and _DIGEST.fullmatch(fan + name):
                 yield fan + name
 
+    def temp_files(self) -> list[tuple[str, int]]:
+        """Half-written temp files (path, bytes) a killed writer left: what fsck and gc report."""
+        folder = Path(self._root) / "tmp" if self._local else Path(tempfile.gettempdir())
+        prefix = "" if self._local else SPOOL_PREFIX
+        found: list[tuple[str, int]] = []
+        with suppress(FileNotFoundError):
+            for entry in os.scandir(folder):
+                if entry.name.startswith(prefix) and entry.is_file(follow_symlinks=False):
+                    with suppress(FileNotFoundError):
+                        found.append((entry.path, entry.stat(follow_symlinks=False).st_size))
+        return found
+
     def sweep_temp(self, older_than_seconds: float = 24 * 3600) -> int:
         """Remove what killed writers left behind, untouched for `older_than_seconds`; return how
         many: local temp files, local S3 spool files, and incomplete S3 multipart uploads."""

@@ -81,6 +81,10 @@ def fsck() -> None:
     """Verify every artifact's hash, every metadata reference and the audit chain."""
     with workspace() as ws:
         report = ws.fsck()
+    for leftover in report.leftovers:
+        console.print(
+            f"[yellow]leftover[/] {leftover}: an interrupted write; `leanops gc --apply` clears it", highlight=False
+        )
     for d in report.damage:
         console.print(f"[red]{d.kind}[/] {d.digest[:12]} at {d.where}: {d.detail}", highlight=False)
     console.print(

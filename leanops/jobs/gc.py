@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 class GcItem(BaseModel):
-    kind: str  # artifact | scratch
+    kind: str  # artifact | scratch | temp
     what: str
     bytes: int
 
@@ -61,6 +61,9 @@ def collect(service: JobService, *, apply: bool) -> GcReport:
         details |= {"expired_refs": report.expired_refs, "blobs": len(report.items)}
     for _job_id, folder in service.scratch.abandoned():
         report.items.append(GcItem(kind="scratch", what=str(folder), bytes=folder_size(folder)))
+    temp_files = getattr(service.artifacts, "temp_files", None)
+    for path, size in temp_files() if callable(temp_files) else []:
+        report.items.append(GcItem(kind="temp", what=path, bytes=size))  # removed once a day old
     if apply:
         _delete_blobs(service, doomed)
         report.lost_jobs = service.reap()

@@ -352,9 +352,10 @@ class RegistryService:
             items=items,
         )
         details |= {"evidence": evidence.id, "passed": evidence.passed, "failed": [i.name for i in evidence.failures]}
-        self._meter_evaluation(evidence, run, seconds)  # the work is done: its spend is real either way
         with self._guard.act("model.evaluate", self._resource(mv), zone=zone, context=context, details=details) as unit:
             unit.models.add_evidence(evidence)
+        # Evidence first: a refused charge (untagged spend, say) must not lose what was measured.
+        self._meter_evaluation(evidence, run, seconds)
         return evidence
 
     def approve(self, name: str, version: int | str, zone: Zone | str, *, reason: str) -> Approval:

@@ -47,3 +47,12 @@ def test_parallel_dataset_registrations_each_get_the_next_version(ws: Workspace)
     assert [r for r in results if r[0] == "error"] == []
     assert sorted(v for _, v in results) == [1, 2, 3, 4, 5, 6]
     assert ws.audit.verify().ok
+
+
+def test_a_killed_writers_temp_file_is_reported_by_fsck_and_gc(ws: Workspace) -> None:
+    tmp = Path(ws.settings.artifacts_url) / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "deadbeef.part").write_bytes(b"x" * 100)
+    report = ws.fsck()
+    assert report.ok and any("deadbeef.part (100 bytes)" in item for item in report.leftovers)
+    assert any(i.kind == "temp" and i.what.endswith("deadbeef.part") for i in ws.jobs.gc().items)
