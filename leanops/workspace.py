@@ -60,10 +60,11 @@ class Workspace:
         token: str | None = None,
         zone: Zone | str | None = None,
         migrate: bool = True,
+        create: bool = False,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self._store = store or _build_store(settings)
+        self._store = store or _build_store(settings, create=create)
         if migrate and getattr(self._store, "needs_upgrade", lambda: False)():
             self._store.upgrade()
         self._artifacts = artifacts
@@ -405,7 +406,8 @@ def actor_for_token(store: MetadataStore, token: str, now: Any) -> Actor:
         return authenticate(unit.identity, token, now)
 
 
-def _build_store(settings: Settings) -> MetadataStore:
+def _build_store(settings: Settings, *, create: bool) -> MetadataStore:
+    """The metadata store; only `init` (create=True) may make a SQLite file's folder."""
     from leanops.adapters.sql.store import SqlStore
 
-    return SqlStore(settings.store_url)
+    return SqlStore(settings.store_url, create=create)

@@ -52,7 +52,7 @@ def init(
     if mode is not None and mode not in tuple(Mode):
         raise typer.BadParameter("use local or team", param_hint="--mode")
     config = write_project(directory, project=project, owner=owner, force=force)
-    with Workspace.from_config(config) as ws:
+    with Workspace.from_config(config, create=True) as ws:
         ws.bootstrap(mode=mode)
         console.print(f"[green]Initialised[/] project [bold]{ws.settings.project}[/] in {config.parent}")
         info = ws.status()

@@ -67,3 +67,13 @@ def test_budget_thresholds_and_owner_are_checked(ws) -> None:  # noqa: ANN001
     with pytest.raises(ValidationError, match="not a user"):
         ws.cost.set_budget("sandbox", 100, owner="nobody")
     assert ws.cost.set_budget("sandbox", 100, owner="alice", thresholds=[100, 50]).thresholds == [50, 100]
+
+
+def test_a_store_url_to_a_missing_folder_opens_nothing(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from leanops.errors import StoreUnavailable
+    from leanops.workspace import Workspace
+
+    monkeypatch.setenv("LEANOPS_STORE__URL", f"sqlite:///{project / 'typo' / 'leanops.db'}")
+    with pytest.raises(StoreUnavailable, match="no leanops store"):
+        Workspace.from_config(project)
+    assert not (project / "typo").exists()

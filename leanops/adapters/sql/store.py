@@ -104,9 +104,9 @@ class SqlUnit:
 class SqlStore:
     """Metadata in a SQL database; schema changes only through Alembic migrations."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, create: bool = True) -> None:
         self.url = url
-        self.engine = _engine(url, echo=echo)
+        self.engine = _engine(url, echo=echo, create=create)
 
     @property
     def dialect(self) -> str:
@@ -193,7 +193,7 @@ def _serialization_failure(exc: Exception) -> bool:
     return getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
 
 
-def _engine(url: str, *, echo: bool) -> Engine:
+def _engine(url: str, *, echo: bool, create: bool = True) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -206,7 +206,13 @@ def _engine(url: str, *, echo: bool) -> Engine:
         if parsed.database in (None, "", ":memory:"):
             kwargs |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
         else:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            if not create and not folder.is_dir():
+                raise StoreUnavailable(
+                    f"There is no leanops store at {parsed.database}: the folder {folder} does not exist.",
+                    hint="Check store.url (a typo opens nothing), or create the project with `leanops init`.",
+                )
+            folder.mkdir(parents=True, exist_ok=True)
             kwargs |= {"connect_args": {"timeout": 30, "check_same_thread": False}}
     else:
         kwargs |= {"pool_pre_ping": True}
