@@ -211,7 +211,7 @@ as_bob leanops models register "$RUN1" --name churn
 leanops models show churn 1
 leanops models lineage churn 1
 
-step "Promotion rules: thresholds on a holdout snapshot, a test command; monitoring config for production"
+step "Promotion rules, committed to git: thresholds on a holdout snapshot, a test command, monitoring config"
 mkdir -p models monitoring
 cat > models/churn.yaml <<'YAML'
 owner: growth-team
@@ -223,6 +223,8 @@ YAML
 cat > monitoring/churn.yaml <<'YAML'
 drift: {features: [age, monthly_spend], threshold: 0.2}
 YAML
+# Release evidence is judged only by committed rules: an edited or weaker copy is refused.
+git add models monitoring && git -c user.email=demo@example.com -c user.name=demo commit -q -m "promotion rules"
 
 step "Evidence for staging, collected automatically; a developer carries their own model to staging"
 as_bob leanops models evaluate churn 1 --zone staging

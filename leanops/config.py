@@ -142,6 +142,9 @@ class JobSettings(BaseModel, extra="forbid"):
         f"{STATE_DIR}/scratch", description="Per-attempt scratch folders and checkpoints (shared path for Ray clusters)"
     )
     scratch_ttl: DurationSeconds = Field(86400.0, description="How long scratch outputs and attempt logs are kept")
+    gc_grace: DurationSeconds = Field(
+        86400.0, description="gc keeps an unreferenced blob this long after it was last written or reused"
+    )
     secrets_file: str | None = Field(
         "~/.config/leanops/secrets.env", description="KEY=VALUE secrets file, outside the repository"
     )
@@ -301,10 +304,11 @@ def load_settings(path: Path | None = None) -> Settings:
     return settings
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping from `path`, or a `ConfigError` with the line of the syntax error."""
+def read_yaml(path: Path, content: bytes | None = None) -> dict[str, Any]:
+    """A YAML mapping from `path` (or `content`, read from elsewhere but named by `path`), or a
+    `ConfigError` with the line of the syntax error."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if content is None else content.decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror}.", hint="Check the path and its permissions.") from None
     except UnicodeDecodeError as exc:

@@ -62,6 +62,10 @@ class ArtifactStore(Protocol):
         """Re-hash a stored blob; raise `IntegrityError` if its bytes changed."""
         ...
 
+    def modified_at(self, digest: str) -> datetime:
+        """When the blob was last written or reused (`NotFound` if absent)."""
+        ...
+
     def delete(self, digest: str) -> None: ...
 
     def digests(self) -> Iterator[str]:

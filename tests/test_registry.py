@@ -45,6 +45,7 @@ from leanops.registry.rules import (
     evidence_gaps,
     load_rules,
     served_intervals,
+    weaker_than,
 )
 from leanops.zones import Zone, default_zone_rules
 
@@ -67,6 +68,14 @@ monitoring: {{drift_threshold: 0.2}}
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+    return path
+
+
+def write_rules(root: Path, text: str) -> Path:
+    """Write models/churn.yaml and commit it: release evidence is judged only by committed rules."""
+    path = write(root / "models" / "churn.yaml", text)
+    git(root, "add", "models/churn.yaml")
+    git(root, "commit", "-q", "-m", "promotion rules")
     return path
 
 
@@ -100,6 +109,19 @@ zones:
     ]
     # A rules file can narrow a zone's checks, but never drop metadata and integrity.
     assert rules.requirement(Zone.STAGING).checks == [Check.METADATA, Check.INTEGRITY, Check.THRESHOLDS]
+
+
+def test_weaker_rules_are_named_and_stricter_ones_are_not() -> None:
+    base = {"evaluation": {"dataset": "h@v1", "target": "y"}, "test_command": "pytest"}
+    committed = PromotionRules(**base, thresholds=["auc >= 0.8", "latency_p95_ms <= 50"])
+    stricter = PromotionRules(**base, thresholds=["auc >= 0.9", "latency_p95_ms <= 20", "f1 >= 0.5"])
+    assert weaker_than(stricter, committed, Zone.STAGING, None) == []
+    looser = PromotionRules(**base | {"first_release": True}, thresholds=["latency_p95_ms <= 80"])
+    assert weaker_than(looser, committed, Zone.STAGING, None) == [
+        "loosens or leaves out 'auc >= 0.8'",
+        "loosens or leaves out 'latency_p95_ms <= 50' (has 'latency_p95_ms <= 80')",
+        "allows a first release with nothing to roll back to",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -319,7 +341,7 @@ def team(ws, as_user, project: Path):  # noqa: ANN001, ANN201
     bob = as_user("bob")
     bob.datasets.register(project / "train.csv", name="train")
     bob.datasets.register(project / "holdout.csv", name="holdout")
-    write(project / "models" / "churn.yaml", RULES.format(auc=0.8, python=sys.executable))
+    write_rules(project, RULES.format(auc=0.8, python=sys.executable))
     return SimpleNamespace(
         admin=ws,
         bob=bob,
@@ -456,11 +478,52 @@ def test_a_refused_charge_keeps_the_evidence(team, monkeypatch: pytest.MonkeyPat
     assert team.admin.models.evidence("churn", 1, "staging") is not None  # measured, kept
 
 
+def test_release_evidence_is_judged_only_by_committed_rules(team) -> None:  # noqa: ANN001
+    team.bob.models.register(train(team.bob, team), "churn")
+    lenient = RULES.format(auc=0.0, python=sys.executable).replace("first_release: true\n", "")
+    write(team.root / "models" / "churn.yaml", lenient)  # edited, not committed
+    with pytest.raises(PolicyDenied, match="models/churn.yaml has uncommitted changes"):
+        team.bob.models.evaluate("churn", 1, "staging")
+    git(team.root, "checkout", "models/churn.yaml")
+    ev = team.bob.models.evaluate("churn", 1, "staging")
+    assert ev.rules_commit == git(team.root, "rev-parse", "HEAD") and ev.rules_file == "models/churn.yaml"
+    gated = [r for r in team.admin.audit.tail(50) if r.policy_ids == ["gate:rules"]]
+    assert [(r.actor, r.action, r.decision) for r in gated] == [("bob", "model.evaluate", "deny")]
+
+
+def test_a_rules_file_weaker_than_the_committed_one_is_refused(team) -> None:  # noqa: ANN001
+    team.bob.models.register(train(team.bob, team), "churn")
+    weak = "evaluation: {dataset: holdout@v1, target: label}\nthresholds: ['auc >= 0.5']\nzones: {staging: {requires: []}}\n"
+    write(team.root / "models" / "mine.yaml", weak)
+    git(team.root, "add", "models/mine.yaml")
+    git(team.root, "commit", "-q", "-m", "my own rules")
+    with pytest.raises(PolicyDenied, match="weaker than the committed models/churn.yaml") as err:
+        team.bob.models.evaluate("churn", 1, "staging", rules="models/mine.yaml")
+    message = str(err.value)
+    assert "drops the tests check" in message and "loosens or leaves out 'auc >= 0.8' (has 'auc >= 0.5')" in message
+    assert "leaves out 'accuracy >= 0.7'" in message and "runs another test command" in message
+    assert team.admin.models.evidence("churn", 1, "staging") is None
+    strict = RULES.format(auc=0.81, python=sys.executable).replace("accuracy >= 0.7", "accuracy >= 0.75")
+    write(team.root / "models" / "mine.yaml", strict)
+    git(team.root, "commit", "-q", "-am", "stricter")
+    ev = team.bob.models.evaluate("churn", 1, "staging", rules="models/mine.yaml")
+    assert ev.rules_file == "models/mine.yaml" and "auc >= 0.81" in ev.requirement.thresholds
+
+
+def test_loosening_the_rules_after_evaluation_does_not_lower_the_bar(team) -> None:  # noqa: ANN001
+    team.bob.models.register(train(team.bob, team), "churn")
+    write_rules(team.root, RULES.format(auc=0.999, python=sys.executable))
+    assert not team.bob.models.evaluate("churn", 1, "staging").passed
+    write(team.root / "models" / "churn.yaml", "owner: churn-team\nzones: {staging: {requires: []}}\n")
+    with pytest.raises(Conflict, match="evidence does not pass"):
+        team.carol.models.promote("churn", 1, "staging", reason="the working copy says it is fine")
+
+
 def test_promotion_without_passing_evidence_is_refused(team) -> None:  # noqa: ANN001
     team.bob.models.register(train(team.bob, team), "churn")
     with pytest.raises(Conflict, match="no evidence for staging"):
         team.carol.models.promote("churn", 1, "staging", reason="trust me")
-    write(team.root / "models" / "churn.yaml", RULES.format(auc=0.999, python=sys.executable))
+    write_rules(team.root, RULES.format(auc=0.999, python=sys.executable))
     ev = team.bob.models.evaluate("churn", 1, "staging")
     assert not ev.passed and [i.name for i in ev.failures] == ["auc >= 0.999"]
     with pytest.raises(Conflict, match=r"auc >= 0.999: auc = .* \(misses >= 0.999\)"):

@@ -31,6 +31,7 @@ SPOOL_PREFIX = "leanops-spool-"
 
 # S3 caps an upload at 10,000 parts; 8 MiB parts keep memory bounded up to ~80 GB objects.
 _PART_SIZE = 8 << 20
+REUSE_REFRESH_SECONDS = 3600.0  # an object-store blob reused after this long is uploaded again
 _MAX_PARTS = 10_000
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _SECRET_WORDS = ("key", "secret", "token", "password")
@@ -269,16 +270,38 @@ class FsspecArtifactStore:
     def _blob_path(self, digest: str) -> str:
         return f"{self._root}/sha256/{digest[:2]}/{digest[2:]}"
 
-    def _stat(self, digest: str) -> int | None:
+    def modified_at(self, digest: str) -> datetime:
+        """When the blob was last written or reused: gc keeps blobs younger than its grace period."""
+        info = self._info(check_digest(digest))
+        if info is None:
+            raise blob_not_found(digest, self.url)
+        return _modified(info)
+
+    def _info(self, digest: str) -> dict[str, Any] | None:
         try:
             with self._backend(digest):
-                return int(self._fs.info(self._blob_path(digest))["size"])
+                return dict(self._fs.info(self._blob_path(digest)))
         except NotFound:
             return None
 
+    def _stat(self, digest: str) -> int | None:
+        info = self._info(digest)
+        return None if info is None else int(info["size"])
+
     def _intact(self, digest: str, size: int) -> bool:
-        """A blob counts as stored when its size matches; a truncated one is written again."""
-        return self._stat(digest) == size
+        """A blob counts as stored when its size matches; a truncated one is written again.
+
+        Reusing a blob refreshes its age, so a gc that runs between this check and the
+        writer's reference being committed sees a young blob and keeps it. Object stores cannot
+        touch an object, so one older than `REUSE_REFRESH_SECONDS` is uploaded again instead."""
+        info = self._info(digest)
+        if info is None or int(info["size"]) != size:
+            return False
+        if self._local:
+            with suppress(OSError):
+                os.utime(self._blob_path(digest))
+            return True
+        return time.time() - _modified(info).timestamp() < REUSE_REFRESH_SECONDS
 
     def _chunks(self, digest: str) -> Iterator[bytes]:
         options = {} if self._local else {"block_size": _PART_SIZE}
@@ -417,6 +440,16 @@ class FsspecArtifactStore:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return _USERINFO.sub("://***@", text)
+
+
+def _modified(info: Mapping[str, Any]) -> datetime:
+    """A listing entry's modification time: `mtime` (seconds) locally, `LastModified` on S3."""
+    stamp = info.get("mtime", info.get("LastModified", info.get("last_modified")))
+    if isinstance(stamp, datetime):
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    if stamp is None:
+        return datetime.now(UTC)  # unknown: treat as young, so it is never deleted early
+    return datetime.fromtimestamp(float(stamp), UTC)
 
 
 def _remove_stale(folder: Path, prefix: str, cutoff: float) -> int:

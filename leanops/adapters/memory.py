@@ -53,11 +53,13 @@ class MemoryArtifactStore:
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self._blobs: dict[str, bytes] = {}
+        self._written: dict[str, datetime] = {}
 
     def put_bytes(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         if self._blobs.get(digest) != data:
             self._blobs[digest] = bytes(data)
+        self._written[digest] = datetime.now(UTC)
         return digest
 
     def put_file(self, path: Path) -> str:
@@ -83,9 +85,14 @@ class MemoryArtifactStore:
     def verify(self, digest: str) -> None:
         self.get_bytes(digest)
 
+    def modified_at(self, digest: str) -> datetime:
+        self._blob(digest)
+        return self._written[digest]
+
     def delete(self, digest: str) -> None:
         self._blob(digest)
         del self._blobs[digest]
+        self._written.pop(digest, None)
 
     def digests(self) -> Iterator[str]:
         return iter(sorted(self._blobs))

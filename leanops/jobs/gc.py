@@ -3,12 +3,14 @@ outputs past their TTL) and abandoned resources (the scratch folders and process
 that died, half-written artifact temp files).
 
 A dry run (the default) lists what would go and how many bytes that frees; `apply` removes it.
-A blob is deleted only when no unexpired reference still needs it.
+A blob is deleted only when no unexpired reference still needs it and it was not written or
+reused within the grace period (`jobs.gc_grace`).
 """
 
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
@@ -48,8 +50,8 @@ def collect(service: JobService, *, apply: bool) -> GcReport:
     with service._guard.act(action, Resource(type="Project", id="gc"), details=details) as unit:
         expired = unit.refs.expired(now)
         live = unit.refs.live_digests(now)
-        doomed = sorted({r.digest for r in expired} - live)
-        sizes = {r.digest: r.size for r in expired if r.digest not in live}
+        doomed = sorted(d for d in {r.digest for r in expired} - live if _old(service, d))
+        sizes = {r.digest: r.size for r in expired if r.digest in doomed}
         report.expired_refs = len(expired)
         for ref in expired:
             if sizes.pop(ref.digest, None) is not None:
@@ -72,11 +74,23 @@ def collect(service: JobService, *, apply: bool) -> GcReport:
     return report
 
 
+def _old(service: JobService, digest: str) -> bool:
+    """Written or reused longer ago than `jobs.gc_grace`. A writer stores (or reuses, which
+    refreshes the age) before it commits its reference, so a young blob may be about to be
+    referenced again."""
+    try:
+        written = service.artifacts.modified_at(digest)
+    except NotFound:
+        return False  # already gone: nothing to free
+    return written <= datetime.now(UTC) - timedelta(seconds=service.settings.gc_grace)
+
+
 def _delete_blobs(service: JobService, digests: list[str]) -> None:
-    """Delete blobs whose last reference expired, re-checking just before each deletion."""
+    """Delete blobs whose last reference expired, re-checking references and age just before."""
     for digest in digests:
         with service._guard.lookup() as unit:
             if digest in unit.refs.digests():
                 continue  # referenced again since the listing: keep it
-        with suppress(NotFound):
-            service.artifacts.delete(digest)
+        if _old(service, digest):
+            with suppress(NotFound):
+                service.artifacts.delete(digest)

@@ -179,6 +179,7 @@ class JobService:
         with self._guard.act(
             "job.run", self.resource(job), zone=zone, context=self._context(job), details=details
         ) as unit:
+            unit.lock("job-admission")  # quota and budget room are read, then claimed, by one submitter at a time
             running = unit.jobs.count_active(str(zone))
             if running >= quota.max_concurrent_jobs:
                 raise BudgetExceeded(

@@ -140,6 +140,7 @@ class Evidence(BaseModel):
     created_by: str
     rules_file: str = ""
     rules_digest: str = Field("", description="sha256 of the rules file the evidence was judged by")
+    rules_commit: str | None = Field(None, description="The commit the rules file was read from")
     requirement: Requirement
     items: list[EvidenceItem]
 

@@ -168,14 +168,52 @@ def rules_path(root: Path, name: str) -> Path:
     return root / RULES_DIR / f"{name}.yaml"
 
 
-def load_rules(path: Path) -> tuple[PromotionRules, str]:
-    """The rules in `path` and the sha256 of its text; `ConfigError` names file, line and key."""
-    raw = read_yaml(path)
+def load_rules(path: Path, content: bytes | None = None) -> tuple[PromotionRules, str]:
+    """The rules in `path` (or `content`, the file as committed) and the sha256 of its text;
+    `ConfigError` names file, line and key."""
+    content = path.read_bytes() if content is None else content
+    raw = read_yaml(path, content)
     try:
         rules = PromotionRules(**raw)
     except pydantic.ValidationError as exc:
         raise _rules_error(exc, path) from None
-    return rules, hashlib.sha256(path.read_bytes()).hexdigest()
+    return rules, hashlib.sha256(content).hexdigest()
+
+
+def _at_least_as_strict(candidate: Threshold | None, bar: Threshold) -> bool:
+    if candidate is None:
+        return False
+    if bar.op in (">=", ">"):
+        return candidate.value >= bar.value
+    if bar.op in ("<=", "<"):
+        return candidate.value <= bar.value
+    return candidate.value == bar.value
+
+
+def _judged_on(rules: PromotionRules) -> tuple[str, str | None] | None:
+    return (rules.evaluation.dataset, rules.evaluation.target) if rules.evaluation else None
+
+
+def weaker_than(
+    candidate: PromotionRules, committed: PromotionRules, zone: Zone, zone_rules: ZoneRules | None
+) -> list[str]:
+    """How `candidate` would judge `zone` more leniently than the committed rules: checks it
+    drops, thresholds it loosens or leaves out, another evaluation set or test command, a
+    first release it allows. Empty when it is at least as strict."""
+    mine, theirs = candidate.requirement(zone, zone_rules), committed.requirement(zone, zone_rules)
+    reasons = [f"drops the {c} check" for c in theirs.checks if c not in mine.checks]
+    given = {(t.metric, t.op): t for t in candidate.thresholds_for(mine)}
+    for bar in committed.thresholds_for(theirs):
+        other = given.get((bar.metric, bar.op))
+        if not _at_least_as_strict(other, bar):
+            reasons.append(f"loosens or leaves out '{bar}'" + (f" (has '{other}')" if other else ""))
+    if _judged_on(candidate) != _judged_on(committed):
+        reasons.append("evaluates on another dataset or target")
+    if Check.TESTS in theirs.checks and candidate.test_command != committed.test_command:
+        reasons.append("runs another test command")
+    if candidate.first_release and not committed.first_release:
+        reasons.append("allows a first release with nothing to roll back to")
+    return reasons
 
 
 def _rules_error(exc: pydantic.ValidationError, path: Path) -> ConfigError:

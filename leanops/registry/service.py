@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from leanops.artifacts import ArtifactRef
 from leanops.config import Settings
-from leanops.errors import Conflict, IntegrityError, LeanopsError, NotFound, ValidationError, WriteRace
+from leanops.errors import Conflict, IntegrityError, LeanopsError, NotFound, PolicyDenied, ValidationError, WriteRace
 from leanops.guard import Guard, retrying_races
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore, Clock
@@ -46,7 +46,9 @@ from leanops.registry.rules import (
     previous_approved,
     rules_path,
     served_intervals,
+    weaker_than,
 )
+from leanops.runs.environment import committed_file
 from leanops.zones import Zone
 
 if TYPE_CHECKING:
@@ -330,12 +332,13 @@ class RegistryService:
         zone = promotion_zone(zone)
         mv = self.get(name, version)
         path = self._rules_file(name, rules)
-        prules, digest = load_rules(path)
-        requirement = prules.requirement(zone, self.settings.zones.get(zone))
         run = self.runs.get(mv.run_id)
         context = {"metadata_complete": True, "tagged": self._tagged(run, zone)}
         details: dict[str, Any] = {"zone": str(zone), "rules": self._shown(path)}
         self._require("model.evaluate", self._resource(mv), zone, context, details)
+        prules, digest, commit = self._committed_rules(mv, path, zone, details)
+        details["rules_commit"] = commit
+        requirement = prules.requirement(zone, self.settings.zones.get(zone))
         started = time.perf_counter()
         items = gather_evidence(self, mv, run, prules, requirement, zone, trusted)
         seconds = time.perf_counter() - started
@@ -348,6 +351,7 @@ class RegistryService:
             created_by=self._guard.actor.name,
             rules_file=self._shown(path),
             rules_digest=digest,
+            rules_commit=commit,
             requirement=requirement,
             items=items,
         )
@@ -587,20 +591,63 @@ class RegistryService:
             )
         return path
 
+    def _committed_rules(
+        self, mv: ModelVersion, path: Path, zone: Zone, details: dict[str, Any]
+    ) -> tuple[PromotionRules, str, str]:
+        """The rules that judge release evidence: the file as committed at HEAD (so everyone can
+        see what judged it), never a working copy that differs, and never weaker than the
+        committed `models/<name>.yaml`. The evaluator does not get to pick a lenient judge."""
+        shown = self._shown(path)
+        load_rules(path)  # a malformed working copy is reported by file, line and key first
+        found = committed_file(path)
+        if found is None or found[1] != path.read_bytes():
+            why = f"{shown} is not committed" if found is None else f"{shown} has uncommitted changes"
+            self._refuse_rules(
+                mv,
+                zone,
+                details,
+                f"{why}; release evidence is judged only by committed rules.",
+                hint=f"Commit it first: git add {shown} && git commit",
+            )
+        assert found is not None
+        commit, content = found
+        prules, digest = load_rules(path, content)
+        canonical = rules_path(self.settings.root, mv.name)
+        if path.resolve() != canonical.resolve() and (base := committed_file(canonical)) is not None:
+            reasons = weaker_than(prules, load_rules(canonical, base[1])[0], zone, self.settings.zones.get(zone))
+            if reasons:
+                self._refuse_rules(
+                    mv,
+                    zone,
+                    details,
+                    f"{shown} is weaker than the committed {self._shown(canonical)} for {zone}: "
+                    + "; ".join(reasons)
+                    + ".",
+                    hint=f"Evaluate with the committed rules (drop --rules), or make {self._shown(canonical)} the rules.",
+                )
+        return prules, digest, commit
+
+    def _refuse_rules(self, mv: ModelVersion, zone: Zone, details: dict[str, Any], message: str, *, hint: str) -> None:
+        self._guard.refuse(
+            "model.evaluate", self._resource(mv), gate="rules", zone=zone, details={**details, "why": message}
+        )
+        raise PolicyDenied(message, hint=hint)
+
     def rules(self, name: str, rules: Path | str | None = None) -> PromotionRules:
         """The promotion rules of `name`, validated (`ConfigError` names file, line and key)."""
         return load_rules(self._rules_file(name, rules))[0]
 
     def _requirement(self, name: str, zone: Zone, evidence: Evidence | None) -> Requirement:
-        """What `zone` demands now, by the rules file the evidence was gathered under."""
-        source = evidence.rules_file if evidence and evidence.rules_file else None
-        try:
-            prules = self.rules(name, source)
-        except NotFound:
-            if evidence is None:
-                return PromotionRules().requirement(zone, self.settings.zones.get(zone))
-            raise
-        return prules.requirement(zone, self.settings.zones.get(zone))
+        """What `zone` demands now: by the rules file the evidence was gathered under as committed
+        at HEAD (rules tightened since then apply; a working copy loosened since then does not),
+        else what it demanded when the evidence was gathered."""
+        if evidence is None:
+            return PromotionRules().requirement(zone, self.settings.zones.get(zone))
+        path = self._rules_file(name, evidence.rules_file or None)
+        found = committed_file(path)
+        if found is None:
+            return evidence.requirement
+        return load_rules(path, found[1])[0].requirement(zone, self.settings.zones.get(zone))
 
     def _shown(self, path: Path) -> str:
         try:

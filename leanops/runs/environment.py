@@ -40,6 +40,24 @@ def code_version(folder: Path | None = None) -> CodeVersion:
     )
 
 
+def committed_file(path: Path) -> tuple[str, bytes] | None:
+    """`path` as committed at HEAD: (commit, its bytes); None outside git or when untracked.
+
+    Reads the commit's blob, not the working file, so what is judged is what others can see."""
+    folder = path.resolve().parent
+    top, commit = _git(folder, "rev-parse", "--show-toplevel"), _git(folder, "rev-parse", "HEAD")
+    if top is None or commit is None:
+        return None
+    rel = path.resolve().relative_to(Path(top).resolve()).as_posix()
+    try:
+        done = subprocess.run(
+            ["git", "show", f"{commit}:{rel}"], cwd=folder, capture_output=True, timeout=GIT_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit, done.stdout) if done.returncode == 0 else None
+
+
 def _git(cwd: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False)

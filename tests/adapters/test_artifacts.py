@@ -102,19 +102,29 @@ def test_same_bytes_are_stored_once(backend: Backend) -> None:
     assert list(store.digests()) == [first]
 
 
-def test_storing_existing_bytes_does_not_rewrite_the_local_blob(tmp_path: Path) -> None:
+def test_storing_existing_bytes_refreshes_but_does_not_rewrite_the_local_blob(tmp_path: Path) -> None:
     store = _local(tmp_path).store
     source = tmp_path / "model.bin"
     source.write_bytes(b"same")
     digest = store.put_bytes(b"same")
     blob = tmp_path / "store" / "sha256" / digest[:2] / digest[2:]
+    os.utime(blob, (time.time() - 86400, time.time() - 86400))
     before = blob.stat()
 
     assert store.put_bytes(b"same") == digest
     assert store.put_file(source) == digest
     after = blob.stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert after.st_ino == before.st_ino  # the same file, not a copy
+    assert store.modified_at(digest) > datetime.now(UTC) - timedelta(minutes=1)  # reuse counts as fresh for gc
     assert list((tmp_path / "store" / "tmp").iterdir()) == []
+
+
+def test_modified_at_is_when_a_blob_was_last_stored(backend: Backend) -> None:
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    digest = backend.store.put_bytes(b"aged")
+    assert started <= backend.store.modified_at(digest) <= datetime.now(UTC) + timedelta(seconds=5)
+    with pytest.raises(NotFound):
+        backend.store.modified_at(sha(b"never stored"))
 
 
 def test_put_file_and_get_file_stream_a_multi_mib_file(backend: Backend, tmp_path: Path) -> None:

@@ -58,6 +58,8 @@ def proj(project: Path):  # noqa: ANN201
         bob.datasets.register(project / "holdout.csv", name="holdout")
     (project / "models").mkdir()
     (project / "models" / "churn.yaml").write_text(RULES)
+    git(project, "add", "models")
+    git(project, "commit", "-q", "-m", "promotion rules")
     return SimpleNamespace(root=project, x=x[:160], y=frame.label[:160], commit=git(project, "rev-parse", "HEAD"))
 
 
@@ -156,5 +158,6 @@ def test_bad_input_gives_clear_errors_and_exit_codes(proj, cli) -> None:  # noqa
     bad = cli("models", "evaluate", "churn", "1", "--zone", "staging", env=BOB)
     assert bad.exit_code == 2 and f"{rules}:3: key 'thresholds.0'" in bad.output, bad.output
     rules.write_text(RULES.replace('"auc >= 0.8"', '"auc >= 0.9999"'))
+    git(proj.root, "commit", "-q", "-am", "stricter rules")
     failing = cli("models", "evaluate", "churn", "1", "--zone", "staging", "--json", env=BOB)
     assert failing.exit_code == 1 and json.loads(failing.output)["passed"] is False

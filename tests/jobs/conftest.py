@@ -43,6 +43,7 @@ def jobs_env(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(FIXTURES / "entrypoints.py", project / "entrypoints.py")
     monkeypatch.setenv("LEANOPS_JOBS__GRACE_SECONDS", "0.5")
     monkeypatch.setenv("LEANOPS_JOBS__POLL_SECONDS", "0.1")
+    monkeypatch.setenv("LEANOPS_JOBS__GC_GRACE", "1ms")
     monkeypatch.setenv("LEANOPS_JOBS__SECRETS_FILE", str(project.parent / "secrets.env"))
     monkeypatch.setenv("LEANOPS_NOTIFY__SINKS", '["file:notices.log"]')
     return project

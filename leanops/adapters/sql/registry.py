@@ -76,6 +76,7 @@ class SqlModelRepo:
                 passed=e.passed,
                 rules_file=e.rules_file,
                 rules_digest=e.rules_digest,
+                rules_commit=e.rules_commit,
                 requirement=e.requirement.model_dump(mode="json"),
                 items=[i.model_dump(mode="json") for i in e.items],
                 created_at=e.created_at,
@@ -182,6 +183,7 @@ def _evidence(row: Any) -> Evidence:
         created_by=row["created_by"],
         rules_file=row["rules_file"],
         rules_digest=row["rules_digest"],
+        rules_commit=row["rules_commit"],
         requirement=Requirement.model_validate(row["requirement"]),
         items=row["items"],
     )

@@ -335,6 +335,7 @@ model_evidence = Table(
     Column("passed", Boolean, nullable=False),
     Column("rules_file", Text, nullable=False),
     Column("rules_digest", String(64), nullable=False),
+    Column("rules_commit", String(64), nullable=True),
     Column("requirement", JSON, nullable=False),
     Column("items", JSON, nullable=False),
     Column("created_at", Timestamp, nullable=False),
