@@ -250,6 +250,35 @@ as_carol leanops rollback churn --zone production --reason "p95 latency alert af
 leanops models history churn
 leanops models lineage churn 2
 
+step "Serving: the approved production version over HTTP, a prediction, delayed feedback, then batch scoring"
+PORT="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+LEANOPS_TOKEN="$CAROL" leanops serve churn --zone production --port "$PORT" &
+SERVER=$!
+python - "$PORT" <<'PY'
+import sys, time
+import httpx
+import pandas as pd
+
+url = f"http://127.0.0.1:{sys.argv[1]}"
+for _ in range(150):
+    try:
+        if httpx.get(f"{url}/ready").status_code == 200:
+            break
+    except httpx.TransportError:
+        time.sleep(0.1)
+rows = pd.read_csv("data/churn-holdout.csv").drop(columns=["churned"])[:2].to_dict("records")
+answer = httpx.post(f"{url}/predict", json={"records": rows}).json()
+print(f"POST /predict -> v{answer['version']} predictions {answer['predictions']} (request {answer['request_id'][:8]})")
+bad = httpx.post(f"{url}/predict", json={"records": [{"age": "old"}]})
+print(f"a malformed record -> {bad.status_code}: {bad.json()['detail'][:90]}")
+fed = httpx.post(f"{url}/feedback", json={"request_id": answer["request_id"], "label": 1})
+print(f"POST /feedback (the label arrives later) -> {fed.status_code}")
+PY
+kill -TERM "$SERVER" && wait "$SERVER" || true   # a graceful stop: the deployment is closed and metered
+python -c "import pandas as pd; pd.read_csv('data/churn-holdout.csv').drop(columns=['churned']).to_parquet('to-score.parquet')"
+as_carol leanops score churn to-score.parquet scored.parquet --zone production
+leanops deployments churn
+
 step "Cost: budgets with owners, a hard sandbox ceiling, an estimate before running, the weekly review"
 leanops budget set --zone sandbox --monthly 50 --owner alice
 leanops budget set --zone production --monthly 500 --owner carol

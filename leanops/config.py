@@ -207,6 +207,18 @@ class NamingSettings(BaseModel, extra="forbid"):
         return None if value is None else check_pattern(value)
 
 
+class ServingSettings(BaseModel, extra="forbid"):
+    log_dir: str = Field(f"{STATE_DIR}/predictions", description="Prediction and feedback logs (Parquet by day)")
+    sample_rate: float = Field(1.0, ge=0, le=1, description="Share of requests written to the prediction log")
+    log_inputs: list[str] | None = Field(None, description="Input columns to log; unset: all of them")
+    queue_size: int = Field(10_000, ge=1, description="Log rows waiting to be written; beyond it they are dropped")
+    max_body_bytes: int = Field(1 << 20, ge=1, description="Largest request body; larger is refused with 413")
+    max_rows: int = Field(10_000, ge=1, description="Most rows in one /predict request")
+    poll_seconds: DurationSeconds = Field(1.0, description="How often a server checks its zone's alias")
+    meter_seconds: DurationSeconds = Field(300.0, description="How often uptime and traffic are charged")
+    batch_rows: int = Field(10_000, ge=1, description="Rows per chunk in batch scoring")
+
+
 class Settings(BaseSettings):
     """The effective configuration of one leanops project."""
 
@@ -228,6 +240,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     runs: RunSettings = Field(default_factory=RunSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
     currency: str = Field("USD", min_length=1, description="Currency of prices, budgets and the ledger")
     prices: PriceTable = Field(default_factory=PriceTable)
     budgets: BudgetSettings = Field(default_factory=BudgetSettings)

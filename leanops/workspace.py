@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from leanops.jobs import JobService
     from leanops.registry import RegistryService
     from leanops.runs import RunService
+    from leanops.serving.service import ServingService
 
 
 class Workspace:
@@ -269,6 +270,12 @@ class Workspace:
         return CostService(
             self._guard, self.notifier, self.settings, jobs=lambda: self.jobs, models=lambda: self.models
         )
+
+    @cached_property
+    def serving(self) -> ServingService:
+        from leanops.serving.service import ServingService
+
+        return ServingService(self._guard, self.models, self.settings, cost=self.cost, clock=self.clock)
 
     # -- project-level operations -------------------------------------------------------
 

@@ -100,6 +100,12 @@ class SqlUnit:
 
         return SqlCostRepo(self.conn)
 
+    @cached_property
+    def deployments(self) -> Any:
+        from leanops.adapters.sql.serving import SqlDeploymentRepo
+
+        return SqlDeploymentRepo(self.conn)
+
 
 class SqlStore:
     """Metadata in a SQL database; schema changes only through Alembic migrations."""

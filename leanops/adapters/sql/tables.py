@@ -562,3 +562,25 @@ dataset_versions = Table(
     UniqueConstraint("name", "version"),
     UniqueConstraint("name", "snapshot_id"),
 )
+
+
+# One row per server process and version served; a hot swap stops one row and starts the next.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Timestamp, nullable=False),
+    Column("started_by", String(128), nullable=False),
+    Column("stopped_at", Timestamp, nullable=True),
+    Column("stop_reason", Text, nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("metered_at", Timestamp, nullable=True),
+    Index("ix_deployments_name_zone", "name", "zone"),
+)

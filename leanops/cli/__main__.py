@@ -1,0 +1,3 @@
+from leanops.cli import main
+
+main()
