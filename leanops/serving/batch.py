@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from leanops.errors import ValidationError
-from leanops.serving.predictor import Predictor
+from leanops.serving.predictor import Features, Predictor
 from leanops.serving.predlog import PredictionLog
 from leanops.serving.service import ServingService
 from leanops.zones import Zone
@@ -73,10 +73,10 @@ def _sliced(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordB
             yield batch.slice(start, rows)
 
 
-def features_of(predictor: Predictor, frame: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+def features_of(predictor: Predictor, frame: pd.DataFrame) -> Features:
     """The signature's columns of a chunk, cast to the signature's dtypes."""
     if predictor.columns is None:
-        return frame.to_numpy()
+        return Features(frame.to_numpy())
     missing = [c.name for c in predictor.columns if c.name not in frame.columns]
     if missing:
         raise ValidationError(f"The input lacks the model's columns: {', '.join(missing)}.", missing=missing)
@@ -86,7 +86,10 @@ def features_of(predictor: Predictor, frame: pd.DataFrame) -> pd.DataFrame | np.
             out[column.name] = frame[column.name].astype(column.dtype)
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"Column {column.name!r} cannot be read as {column.dtype}: {exc}.") from None
-    return pd.DataFrame(out)
+    casted = pd.DataFrame(out)
+    features = predictor.features(casted)
+    features.columns = casted.to_dict("list")
+    return features
 
 
 def _scored(
@@ -151,7 +154,7 @@ def score_file(
                 model=name,
                 version=predictor.number,
                 zone=str(zone),
-                inputs=features if isinstance(features, pd.DataFrame) else None,
+                inputs=features.columns,
                 predictions=predictions,
                 probabilities=probabilities,
                 latency_ms=latency_ms,
@@ -190,12 +193,12 @@ def _ray_predict(
 
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False, include_dashboard=False)
-    model_ref = ray.put(predictor.model)
+    model_ref = ray.put(predictor.estimator)
     has_proba = predictor.classes is not None and hasattr(predictor.model, "predict_proba")
 
     @ray.remote
-    def score(model: Any, features: Any) -> tuple[list[Any], list[list[float]] | None]:
-        predictions = np.asarray(model.predict(features)).tolist()
-        return predictions, np.asarray(model.predict_proba(features)).tolist() if has_proba else None
+    def score(model: Any, data: Any) -> tuple[list[Any], list[list[float]] | None]:
+        predictions = np.asarray(model.predict(data)).tolist()
+        return predictions, np.asarray(model.predict_proba(data)).tolist() if has_proba else None
 
-    return lambda features: ray.get(score.remote(model_ref, features))
+    return lambda features: ray.get(score.remote(model_ref, features.data))

@@ -8,6 +8,7 @@ client can fix it: `[{"loc": ["records", 0, "age"], "msg": "expected a number, g
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,32 @@ def _kind(dtype: str) -> str:
 
 
 @dataclass
+class Features:
+    """A request's rows as the model takes them, and the validated columns for the log."""
+
+    data: pd.DataFrame | np.ndarray
+    columns: dict[str, list[Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def _by_position(model: Any, names: list[str]) -> Any | None:
+    """A view of `model` that takes a NumPy matrix in signature order, when that is safe.
+
+    scikit-learn spends most of a one-row prediction checking DataFrame feature names; the
+    signature check has already matched names and order, so a plain estimator (not a
+    pipeline or column transformer, which select columns by name) fitted on exactly these
+    columns can take the matrix. None when the model is not such an estimator."""
+    fitted = getattr(model, "feature_names_in_", None)
+    if fitted is None or list(fitted) != names or hasattr(model, "steps") or hasattr(model, "transformers"):
+        return None
+    view = copy.copy(model)  # shallow: the fitted arrays are shared, not copied
+    del view.feature_names_in_
+    return view
+
+
+@dataclass
 class Predictor:
     """One version, loaded and verified, ready to predict."""
 
@@ -77,7 +104,15 @@ class Predictor:
         self._dtypes = {c.name: c.dtype for c in self.columns or []}
         classes = getattr(self.model, "classes_", None)
         self.classes = [c.item() if hasattr(c, "item") else c for c in classes] if classes is not None else None
-        self._proba = getattr(self.model, "predict_proba", None) if self.classes is not None else None
+        numeric = bool(self._kinds) and all(k in "fiub" for k in self._kinds.values())
+        self._fast = _by_position(self.model, list(self._kinds)) if numeric else None
+        self._predict = self.estimator.predict
+        self._proba = getattr(self.estimator, "predict_proba", None) if self.classes is not None else None
+
+    @property
+    def estimator(self) -> Any:
+        """What predictions are made with: the model, or its by-position view."""
+        return self._fast if self._fast is not None else self.model
 
     @property
     def name(self) -> str:
@@ -87,7 +122,7 @@ class Predictor:
     def number(self) -> int:
         return self.version.version
 
-    def frame(self, payload: Any) -> pd.DataFrame | np.ndarray:
+    def frame(self, payload: Any) -> Features:
         """The model's input from a request body, or a `PayloadError` listing every problem."""
         if not isinstance(payload, Mapping):
             raise PayloadError([{"loc": [], "msg": "the body must be a JSON object with records, columns or inputs"}])
@@ -96,11 +131,20 @@ class Predictor:
             raise PayloadError([{"loc": [], "msg": "give exactly one of records, columns or inputs"}])
         key = given[0]
         if key == "inputs":
-            return self._array(payload["inputs"])
+            return Features(self._array(payload["inputs"]))
         if self.columns is None:
             raise PayloadError([{"loc": [key], "msg": "this model takes an array: send inputs, a list of rows"}])
         columns = self._from_records(payload[key]) if key == "records" else self._from_columns(payload[key])
-        return pd.DataFrame({name: self._column(name, columns[name]) for name in self._kinds})
+        if self._fast is not None:
+            rows = zip(*(columns[name] for name in self._kinds), strict=True)
+            matrix = np.array([[math.nan if v is None else v for v in row] for row in rows], dtype=float)
+            return Features(matrix, columns)
+        return Features(pd.DataFrame({name: self._column(name, columns[name]) for name in self._kinds}), columns)
+
+    def features(self, frame: pd.DataFrame) -> Features:
+        """A DataFrame already holding the signature's columns (batch scoring), as model input."""
+        frame = frame[list(self._kinds)]
+        return Features(frame.to_numpy(dtype=float) if self._fast is not None else frame)
 
     def _from_records(self, records: Any) -> dict[str, list[Any]]:
         if not isinstance(records, list) or not records:
@@ -181,8 +225,8 @@ class Predictor:
         if n > self.max_rows:
             raise PayloadError([{"loc": [key], "msg": f"{n} rows; at most {self.max_rows} per request"}])
 
-    def predict(self, features: pd.DataFrame | np.ndarray) -> tuple[list[Any], list[list[float]] | None]:
+    def predict(self, features: Features) -> tuple[list[Any], list[list[float]] | None]:
         """Predictions, and class probabilities where the model has them (rows align)."""
-        predictions = np.asarray(self.model.predict(features)).tolist()
-        probabilities = np.asarray(self._proba(features)).tolist() if self._proba is not None else None
+        predictions = np.asarray(self._predict(features.data)).tolist()
+        probabilities = np.asarray(self._proba(features.data)).tolist() if self._proba is not None else None
         return predictions, probabilities

@@ -137,7 +137,7 @@ class PredictionLog:
         model: str,
         version: int,
         zone: str,
-        inputs: Any,
+        inputs: dict[str, list[Any]] | None,
         predictions: list[Any],
         probabilities: list[list[float]] | None,
         latency_ms: float,
@@ -151,8 +151,10 @@ class PredictionLog:
         if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
             return
         at = at or datetime.now(UTC)
-        columns = self.inputs if self.inputs is not None else list(getattr(inputs, "columns", []))
-        records = inputs[columns].to_dict("records") if columns else [{} for _ in predictions]
+        inputs = inputs or {}
+        kept = [c for c in (self.inputs if self.inputs is not None else inputs) if c in inputs]
+        records = [dict(zip(kept, row, strict=True)) for row in zip(*(inputs[c] for c in kept), strict=True)]
+        records = records or [{} for _ in predictions]
         for i, (features, prediction) in enumerate(zip(records, predictions, strict=False)):
             proba = probabilities[i] if probabilities is not None else None
             self.predictions.put(
