@@ -12,7 +12,8 @@ S2  8 concurrent clients (processes, one keep-alive connection each) for `--seco
 
 Both servers get the same client (httpx, one connection per client) and the same record;
 each runs one uvicorn worker. leanops' server-side p50 comes from its own latency histogram
-(/metrics), next to the raw in-process `model.predict` on one record. The leanops side goes
+(/metrics), next to the raw in-process `model.predict` on one record (as a DataFrame, and
+as a NumPy row). The leanops side goes
 the whole release path first (dataset, tracked run, registered version, committed rules,
 evidence, approval, promotion), since a server loads only an approved version. Results go to
 benchmarks/results/serving.json.
@@ -118,7 +119,11 @@ def release(folder: Path, x: pd.DataFrame, y: pd.Series) -> Any:
         return ws.models.load("bench", 1)
 
 
-def raw_floor(model: Any, record: pd.DataFrame, n: int) -> dict[str, float]:
+def raw_floor(model: Any, record: Any, n: int) -> dict[str, float]:
+    """`model.predict` on one record in-process: on a DataFrame (what a user calls) or an array."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="X does not have valid feature names")
     for _ in range(50):
         model.predict(record)
     times = []
@@ -278,6 +283,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         model = release(Path(tmp), x, y)
         floor = raw_floor(model, x.iloc[:1], args.requests)
+        floor_numpy = raw_floor(model, x.iloc[:1].to_numpy(), args.requests)
         leanops = bench_leanops(Path(tmp), record, args)
     mlflow = None if args.skip_mlflow else bench_mlflow(x, y, record, args)
     result: dict[str, Any] = {
@@ -290,6 +296,7 @@ def main() -> None:
             "leanops_rps_over_mlflow_rps_eight_clients": ">= 5",
         },
         "raw_predict": floor,
+        "raw_predict_numpy": floor_numpy,
         "leanops": leanops,
         "mlflow": mlflow,
     }

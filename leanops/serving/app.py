@@ -7,7 +7,6 @@ large, 422 a payload that does not fit the signature (with per-field `errors`).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -15,8 +14,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, ORJSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from leanops.serving.live import LiveModel
@@ -133,8 +133,8 @@ def create_app(
         if len(raw) > max_body_bytes:
             return problem(413, "Payload too large", f"The body is {len(raw)} bytes; the limit is {max_body_bytes}.")
         try:
-            return json.loads(raw)
-        except ValueError as exc:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
             return problem(400, "Malformed JSON", f"The body is not valid JSON: {exc}.")
 
     @app.post("/predict")
@@ -184,7 +184,7 @@ def create_app(
         }
         if probabilities is not None:
             body |= {"probabilities": probabilities, "classes": state.predictor.classes}
-        return JSONResponse(body)
+        return ORJSONResponse(body)
 
     @app.post("/feedback")
     async def feedback(request: Request) -> Response:
