@@ -136,3 +136,15 @@ def as_user(ws: Workspace):  # noqa: ANN201
         return other
 
     return open_as
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """A local Ray instance for the whole session (2 CPUs, no dashboard)."""
+    try:
+        import ray
+    except ImportError:
+        pytest.skip("ray is not installed: pip install 'leanops[ray]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()

@@ -195,7 +195,10 @@ def _print_report(r: Report) -> None:
             "top movers: " + ", ".join(f"{m.group} {'+' if m.change > 0 else ''}{show(m.change)}" for m in r.movers)
         )
     for e in r.idle_endpoints:
-        console.print(f"idle endpoint: {e.endpoint} ({e.model or 'no model'}) cost {show(e.cost)} with no predictions")
+        console.print(
+            f"underused endpoint: {e.endpoint} ({e.model or 'no model'}) cost {show(e.cost)} for {e.requests} "
+            "predictions; consider stopping it"
+        )
     for a in r.expired_artifacts:
         console.print(
             f"past TTL: {a.owner} {a.name} ({a.size:,} bytes, expired {a.expired_at:%Y-%m-%d}); `leanops gc --apply`"

@@ -63,9 +63,13 @@ class Row(BaseModel):
 
 
 class IdleEndpoint(BaseModel):
+    """An endpoint whose uptime cost bought little traffic: a candidate to stop (the seed: kill
+    an underused endpoint after one week)."""
+
     endpoint: str
     model: str
     cost: Decimal
+    requests: int = 0
 
 
 class ExpiredArtifact(BaseModel):
@@ -114,11 +118,14 @@ def totals(entries: Iterable[LedgerEntry], by: str) -> dict[str, Decimal]:
     return dict(out)
 
 
-def idle_endpoints(entries: Iterable[LedgerEntry]) -> list[IdleEndpoint]:
-    """Endpoints that cost uptime in the window and served no prediction."""
+UNDERUSED_REQUESTS = 100  # predictions per report window below which an endpoint is flagged
+
+
+def idle_endpoints(entries: Iterable[LedgerEntry], *, under: int = UNDERUSED_REQUESTS) -> list[IdleEndpoint]:
+    """Endpoints that cost uptime in the window and served fewer than `under` predictions."""
     cost: dict[str, Decimal] = defaultdict(lambda: Decimal(0))
     model: dict[str, str] = {}
-    served: set[str] = set()
+    served: dict[str, float] = defaultdict(float)
     for entry in entries:
         endpoint = entry.tags.get("endpoint") or entry.refs.get("endpoint")
         if not endpoint:
@@ -126,9 +133,12 @@ def idle_endpoints(entries: Iterable[LedgerEntry]) -> list[IdleEndpoint]:
         if entry.kind is CostKind.SERVING:
             cost[endpoint] += entry.amount
             model[endpoint] = entry.tags.get("model", "")
-        if entry.usage.requests > 0:
-            served.add(endpoint)
-    return [IdleEndpoint(endpoint=e, model=model[e], cost=money(c)) for e, c in sorted(cost.items()) if e not in served]
+        served[endpoint] += entry.usage.requests
+    return [
+        IdleEndpoint(endpoint=e, model=model[e], cost=money(c), requests=int(served[e]))
+        for e, c in sorted(cost.items())
+        if served[e] < under
+    ]
 
 
 def build_report(
@@ -216,9 +226,12 @@ def to_markdown(report: Report) -> str:
         lines += ["## Top movers", "", *[f"- {r.group}: {_signed(r.change)} {c}" for r in report.movers], ""]
     if report.idle_endpoints:
         lines += [
-            "## Idle endpoints (no predictions)",
+            f"## Underused endpoints (fewer than {UNDERUSED_REQUESTS} predictions): consider stopping them",
             "",
-            *[f"- {e.endpoint} ({e.model or 'no model'}): {show(e.cost)} {c}" for e in report.idle_endpoints],
+            *[
+                f"- {e.endpoint} ({e.model or 'no model'}): {show(e.cost)} {c} for {e.requests} predictions"
+                for e in report.idle_endpoints
+            ],
             "",
         ]
     if report.expired_artifacts:

@@ -98,6 +98,8 @@ def test_idle_endpoints_and_artifacts_past_their_ttl(cws, clock) -> None:  # noq
     tags = {"owner": "alice", "cost_center": "ml", "model": "churn"}
     cws.cost.record_usage("serving", Usage(endpoint_hours=24), tags=tags | {"endpoint": "churn-a"}, source="up:a")
     cws.cost.record_usage("serving", Usage(endpoint_hours=24), tags=tags | {"endpoint": "churn-b"}, source="up:b")
+    cws.cost.record_usage("serving", Usage(endpoint_hours=24), tags=tags | {"endpoint": "churn-c"}, source="up:c")
+    cws.cost.record_usage(CostKind.PREDICTIONS, Usage(requests=40), tags=tags | {"endpoint": "churn-c"}, source="p:c")
     cws.cost.record_usage(CostKind.PREDICTIONS, Usage(requests=5000), tags=tags | {"endpoint": "churn-b"}, source="p:b")
     with cws._store.transaction() as unit:
         unit.refs.add(
@@ -114,7 +116,11 @@ def test_idle_endpoints_and_artifacts_past_their_ttl(cws, clock) -> None:  # noq
             )
         )
     report = cws.cost.report("week")
-    assert [(e.endpoint, e.cost) for e in report.idle_endpoints] == [("churn-a", Decimal("2.400000"))]
+    assert [(e.endpoint, e.cost, e.requests) for e in report.idle_endpoints] == [
+        ("churn-a", Decimal("2.400000"), 0),
+        ("churn-c", Decimal("2.400000"), 40),  # little traffic against its cost: flagged too
+    ]
+    assert "churn-c (churn): 2.40 USD for 40 predictions" in to_markdown(report)
     [expired] = report.expired_artifacts
     assert (expired.name, expired.owner, expired.monthly_cost) == ("attempt-1/log", "job:j1", Decimal("0.023000"))
     assert "Artifacts kept past their TTL" in to_markdown(report)

@@ -17,18 +17,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FAST_RETRY = {"max_attempts": 3, "backoff": {"initial": 0.05, "max": 0.1, "jitter": 0.05}}
 
 
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[None]:
-    """A local Ray instance for the whole session (2 CPUs, no dashboard)."""
-    try:
-        import ray
-    except ImportError:
-        pytest.skip("ray is not installed: pip install 'leanops[ray]'")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture(params=["local", pytest.param("ray", marks=[pytest.mark.ray, pytest.mark.xdist_group("ray")])])
 def executor(request: pytest.FixtureRequest) -> str:
     """Each test using this runs on the local executor and on Ray, with the same assertions."""

@@ -89,7 +89,11 @@ def test_serve_command_stops_gracefully_on_sigterm_and_closes_its_deployment(ser
     env = {**os.environ, "LEANOPS_TOKEN": served.carol._token}
     proc = subprocess.Popen(
         [sys.executable, "-m", "leanops.cli", "serve", "churn", "--port", str(port)],
-        cwd=served.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=served.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -100,7 +104,9 @@ def test_serve_command_stops_gracefully_on_sigterm_and_closes_its_deployment(ser
             except httpx.TransportError:
                 assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
                 time.sleep(0.1)
-        assert httpx.post(f"http://127.0.0.1:{port}/predict", json={"records": [{"age": 40.0, "spend": 1.0}]}).is_success
+        assert httpx.post(
+            f"http://127.0.0.1:{port}/predict", json={"records": [{"age": 40.0, "spend": 1.0}]}
+        ).is_success
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     finally:
@@ -108,3 +114,16 @@ def test_serve_command_stops_gracefully_on_sigterm_and_closes_its_deployment(ser
     assert proc.returncode in (0, -signal.SIGTERM), out  # uvicorn re-raises the signal once it has shut down
     [deployment] = served.admin.serving.deployments("churn")
     assert (deployment.requests, deployment.stop_reason) == (1, "server stopped"), out
+
+
+@pytest.mark.ray
+@pytest.mark.xdist_group("ray")
+def test_batch_scoring_on_ray_gives_the_local_answer(served, ray_cluster) -> None:  # noqa: ANN001
+    source = served.root / "customers.parquet"
+    served.x.to_parquet(source)
+    result = score_file(
+        served.carol.serving, "churn", "production", source, served.root / "ray.parquet", chunk_rows=100, executor="ray"
+    )
+    local = score_file(served.carol.serving, "churn", "production", source, served.root / "local.parquet")
+    assert result.rows == local.rows == 300 and result.chunks == 3
+    assert pd.read_parquet(result.output).equals(pd.read_parquet(local.output))
