@@ -127,3 +127,58 @@ def test_batch_scoring_on_ray_gives_the_local_answer(served, ray_cluster) -> Non
     local = score_file(served.carol.serving, "churn", "production", source, served.root / "local.parquet")
     assert result.rows == local.rows == 300 and result.chunks == 3
     assert pd.read_parquet(result.output).equals(pd.read_parquet(local.output))
+
+
+@pytest.mark.slow
+def test_two_worker_processes_are_replicas_that_see_the_same_promotion(served) -> None:  # noqa: ANN001
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LEANOPS_TOKEN": served.carol._token, "LEANOPS_SERVING__POLL_SECONDS": "0.2s"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leanops.cli", "serve", "churn", "--port", str(port), "--workers", "2"],
+        cwd=served.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def versions_seen(n: int = 40) -> set[int]:
+        seen = set()
+        for _ in range(n):
+            with httpx.Client() as fresh:  # a new connection each time, so both workers answer
+                seen.add(fresh.get(f"{url}/ready").json()["version"])
+        return seen
+
+    try:
+        deadline = time.monotonic() + 60
+        while len(served.admin.serving.deployments("churn", active=True)) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.2)
+        assert versions_seen() == {1}
+        served.carol.models.promote("churn", 2, "production", reason="v2")
+        while {d.version for d in served.admin.serving.deployments("churn", active=True)} != {2}:
+            assert time.monotonic() < deadline, "the workers never swapped"
+            time.sleep(0.2)
+        assert versions_seen() == {2}
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    done = served.admin.serving.deployments("churn")
+    assert sorted((d.version, d.stop_reason) for d in done) == [
+        (1, "swapped to v2"),
+        (1, "swapped to v2"),
+        (2, "server stopped"),
+        (2, "server stopped"),
+    ]
+    assert len({d.pid for d in done}) == 2
