@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, ORJSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from leanops.serving.live import LiveModel
@@ -184,7 +184,7 @@ def create_app(
         }
         if probabilities is not None:
             body |= {"probabilities": probabilities, "classes": state.predictor.classes}
-        return ORJSONResponse(body)
+        return Response(orjson.dumps(body), media_type="application/json")
 
     @app.post("/feedback")
     async def feedback(request: Request) -> Response:

@@ -83,7 +83,7 @@ def test_report_formats_and_totals(proj: Path, cli) -> None:  # noqa: ANN001
     markdown = cli("cost", "report", "--month", "--by", "model", "-f", "markdown").output
     assert "| churn | 3.00 | 0.00 | +3.00 (new) |" in markdown
     table = cli("cost", "report")
-    assert table.exit_code == 0 and "total" in table.output and "idle endpoint" in table.output
+    assert table.exit_code == 0 and "total" in table.output and "underused endpoint" in table.output
     assert cli("cost", "report", "--by", "colour").exit_code == 3
 
 
