@@ -9,7 +9,17 @@ from datetime import timedelta
 from leanops.errors import NotFound, PolicyDenied, ValidationError
 from leanops.guard import Guard
 from leanops.identity import PrincipalKind
-from leanops.policy import ACTIONS, PendingPermit, PolicyApproval, PolicyException, Resource, Role, activated
+from leanops.policy import (
+    ACTIONS,
+    PendingPermit,
+    PolicyApproval,
+    PolicyException,
+    Resource,
+    RetainedForbid,
+    Role,
+    activated,
+    retirement,
+)
 from leanops.zones import Zone
 
 MAX_EXCEPTION = timedelta(days=30)
@@ -104,30 +114,42 @@ class Governance:
         """Project permits in the policy files that do not take effect until approved."""
         return list(getattr(self._guard.engine, "pending", []))
 
-    def approve_permit(self, policy_id: str) -> tuple[PendingPermit, bool]:
-        """One person's approval of a pending permit's exact text; (permit, now in effect).
+    def retained_forbids(self) -> list[RetainedForbid]:
+        """Project forbids removed from (or edited in) the files that stay in force until approved."""
+        return list(getattr(self._guard.engine, "retained", []))
 
-        A permit widens access, so it needs two different people, one of them an admin; a service
-        account's approval counts for nothing. It takes effect from the next workspace opened.
+    def approve_change(self, policy_id: str) -> tuple[PendingPermit | RetainedForbid, bool]:
+        """One person's approval of a change that widens access — a pending permit's exact text, or
+        the removal of a retained forbid; (the change, now in effect).
+
+        Two different people must approve, one of them an admin; a service account's approval
+        counts for nothing. It takes effect from the next workspace opened.
         """
-        permit = next((p for p in self.pending_permits() if p.id == policy_id), None)
-        if permit is None:
+        change: PendingPermit | RetainedForbid | None = next(
+            (p for p in self.pending_permits() if p.id == policy_id), None
+        )
+        key = change.hash if change else None
+        if change is None and (change := next((f for f in self.retained_forbids() if f.id == policy_id), None)):
+            key = retirement(change.hash)
+        if change is None or key is None:
             raise NotFound(
-                f"No pending permit {policy_id!r}.", hint="`leanops policy status` lists the permits awaiting approval."
+                f"No pending permit or retained forbid {policy_id!r}.",
+                hint="`leanops policy status` lists the changes awaiting approval.",
             )
         actor = self._guard.actor
-        details = {"op": "approve", "policy": permit.id, "file": permit.file, "hash": permit.hash}
-        with self._guard.act("policy.approve", Resource(type="Policy", id=permit.id), details=details) as unit:
+        op = "approve" if isinstance(change, PendingPermit) else "approve-removal"
+        details = {"op": op, "policy": change.id, "file": change.file, "hash": change.hash}
+        with self._guard.act("policy.approve", Resource(type="Policy", id=change.id), details=details) as unit:
             if actor.kind is PrincipalKind.SERVICE:
                 raise PolicyDenied("A service account cannot approve a policy.", hint="Ask an admin and an approver.")
             unit.policies.approve(
                 PolicyApproval(
-                    hash=permit.hash,
+                    hash=key,
                     approver=actor.name,
                     admin=Role.ADMIN in actor.roles_in(self._guard.zone),
                     at=self._guard.clock.now(),
                 )
             )
-            active = permit.hash in activated(unit.policies.approvals())
+            active = key in activated(unit.policies.approvals())
             details["active"] = active
-        return permit, active
+        return change, active

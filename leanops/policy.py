@@ -7,6 +7,7 @@ project's own `policies/*.cedar`. Time-boxed exceptions are a domain rule, appli
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -136,6 +137,22 @@ class PendingPermit(BaseModel):
     line: int
     hash: str
     text: str
+
+
+class RetainedForbid(BaseModel):
+    """A project forbid once in force and since removed or edited in the files: it stays in
+    force until its removal is approved like a permit, since dropping a restriction widens
+    access as much as adding a permit does."""
+
+    id: str
+    file: str
+    hash: str
+    text: str
+
+
+def retirement(forbid_hash: str) -> str:
+    """The approval key for removing a forbid, distinct from any statement's own hash."""
+    return hashlib.sha256(f"retire:{forbid_hash}".encode()).hexdigest()
 
 
 class PolicyApproval(BaseModel):

@@ -113,8 +113,13 @@ class Workspace:
 
             with self._store.transaction() as unit:
                 approved = activated(unit.policies.approvals())
+                known = unit.policies.known_forbids()
             paths = [self.settings.root / p for p in self.settings.policy.paths]
-            self._policy = CedarPolicyEngine.load(paths, approved)
+            self._policy = CedarPolicyEngine.load(paths, approved, known)
+            if {f.hash for f in self._policy.forbids} - {k.hash for k in known}:
+                with self._store.transaction() as unit:
+                    unit.lock("policy-forbids")  # two first openers record each forbid once
+                    unit.policies.remember_forbids(self._policy.forbids, self.clock.now())
         return self._policy
 
     @cached_property

@@ -37,8 +37,10 @@ from leanops.policy import (
     PolicyInfo,
     PolicyProblem,
     PolicyRequest,
+    RetainedForbid,
     Role,
     default_context,
+    retirement,
 )
 
 SHIPPED = Path(__file__).resolve().parent.parent / "policies"
@@ -141,9 +143,12 @@ class _Bundle:
     text: str = ""  # every effective statement, for the bundle's hash
     pending: list[PendingPermit] = field(default_factory=list)
     broad: list[str] = field(default_factory=list)
+    forbids: list[RetainedForbid] = field(default_factory=list)  # the project forbids in the files now
+    retained: list[RetainedForbid] = field(default_factory=list)  # removed from the files, still in force
 
 
 _PERMIT = re.compile(r"^\s*(?:@\w+\s*\([^)]*\)\s*)*permit\b")
+_FORBID = re.compile(r"^\s*(?:@\w+\s*\([^)]*\)\s*)*forbid\b")
 _ID_OF = re.compile(r'@id\s*\(\s*"([^"]+)"\s*\)')
 _OPEN_SCOPE = re.compile(r"permit\s*\(\s*principal\s*,\s*action\s*,\s*resource\s*\)")
 _POWERFUL = re.compile(r'Action::"(admin|credentials|release|user\.manage|policy\.[a-z]+|token\.create)"')
@@ -177,6 +182,8 @@ class CedarPolicyEngine:
         self._bundle = bundle
         self.bundle_hash = hashlib.sha256(bundle.text.encode()).hexdigest()
         self.pending = list(bundle.pending)  # project permits that wait for two approvals
+        self.forbids = list(bundle.forbids)
+        self.retained = list(bundle.retained)  # project forbids removed from the files, still enforced
         self.broad = list(bundle.broad)
         self._schema = schema
         self._paths = list(project_paths)
@@ -186,14 +193,20 @@ class CedarPolicyEngine:
     # -- loading -----------------------------------------------------------------------
 
     @classmethod
-    def load(cls, project_paths: Iterable[Path], approved: Collection[str] | None = None) -> CedarPolicyEngine:
+    def load(
+        cls,
+        project_paths: Iterable[Path],
+        approved: Collection[str] | None = None,
+        known: Iterable[RetainedForbid] = (),
+    ) -> CedarPolicyEngine:
         """Read, validate and parse everything once; `ConfigError` points at file:line:col.
 
         With `approved` (statement hashes), a project permit takes effect only once approved;
-        restrictions (forbids) always do. None trusts every file, for checking policies offline.
+        restrictions (forbids) always do, and a `known` forbid missing from the files stays in
+        force until its removal is approved. None trusts every file, for checking offline.
         """
         paths = [Path(p) for p in project_paths]
-        schema, bundle, problems = _compile(paths, approved)
+        schema, bundle, problems = _compile(paths, approved, list(known))
         if problems or schema is None or bundle is None:
             listing = "\n".join(f"  {p}" for p in problems)
             count = f"{len(problems)} problem{'s' * (len(problems) != 1)}"
@@ -342,7 +355,9 @@ def _read(path: Path) -> _SourceFile | PolicyProblem:
 
 
 def _compile(
-    project_paths: list[Path], approved: Collection[str] | None = None
+    project_paths: list[Path],
+    approved: Collection[str] | None = None,
+    known: list[RetainedForbid] = (),  # type: ignore[assignment]
 ) -> tuple[cedarpy.Schema | None, _Bundle | None, list[PolicyProblem]]:
     """Schema, bundle and problems; the bundle only when there are no problems.
 
@@ -365,6 +380,7 @@ def _compile(
     statements: list[_Statement] = []
     pending: list[PendingPermit] = []
     broad: list[str] = []
+    forbids: list[RetainedForbid] = []
     for path in [DEFAULT_BUNDLE, *_project_files(project_paths)]:
         source = _read(path)
         if isinstance(source, PolicyProblem):
@@ -393,9 +409,24 @@ def _compile(
                         )
                     )
                     continue
+            if path != DEFAULT_BUNDLE and _FORBID.match(stmt.masked):
+                found = _ID_OF.search(stmt.text)
+                line, _ = source.position(stmt.start)
+                name = found.group(1) if found else f"{source.name}:{line}"
+                forbids.append(
+                    RetainedForbid(id=name, file=source.name, hash=statement_hash(stmt.text), text=stmt.text)
+                )
             statements.append(stmt)
     if problems:
         return schema, None, problems
+    present = {f.hash for f in forbids}
+    retained = [k for k in known if k.hash not in present and retirement(k.hash) not in (approved or ())]
+    used = {m.group(1) for stmt in statements if (m := _ID_OF.search(stmt.text))}
+    for k in retained:  # a removed restriction is still one until two people agree it goes
+        text = k.text
+        if k.id in used:  # edited in place: the old text keeps its name, marked as the removed version
+            text = _ID_OF.sub(lambda m: f'@id("{m.group(1)} (removed version)")', text, count=1)
+        statements += _SourceFile(f"retained:{k.file}", text).statements
 
     combined = "\n".join(s.text for s in statements)
     parsed = json.loads(cedarpy.policies_to_json_str(combined))
@@ -412,7 +443,9 @@ def _compile(
         return schema, None, sorted(problems, key=lambda p: (files[p.file], p.line, p.column))
 
     order = {k: i for i, k in enumerate(ids)}
-    bundle = _Bundle(cedarpy.PolicySet.from_str(combined), infos, ids, order, combined, pending, broad)
+    bundle = _Bundle(
+        cedarpy.PolicySet.from_str(combined), infos, ids, order, combined, pending, broad, forbids, retained
+    )
     return schema, bundle, []
 
 

@@ -56,26 +56,32 @@ def check() -> None:
 
 @app.command("status")
 def status() -> None:
-    """The effective bundle's hash and the project permits still waiting for two approvals."""
+    """The effective bundle's hash, permits waiting for two approvals, and removed forbids still in force."""
     with workspace() as ws:
         pending = ws.governance.pending_permits()
+        retained = ws.governance.retained_forbids()
         bundle = ws.policy_engine.bundle_hash
     console.print(f"bundle {bundle}")
-    if not pending:
-        return console.print("no permits are waiting for approval")
+    if not pending and not retained:
+        return console.print("no policy change is waiting for approval")
     for p in pending:
         console.print(
             f"[yellow]pending[/] {escape(p.id)} ({escape(p.file)}:{p.line}): needs an admin and a second person"
         )
+    for f in retained:
+        console.print(
+            f"[yellow]retained[/] {escape(f.id)} (removed from {escape(f.file)}): still in force until an admin and a "
+            f"second person approve its removal: leanops policy approve {escape(f.id)}"
+        )
 
 
 @app.command("approve")
-def approve(policy_id: str = typer.Argument(..., help="The @id of a pending project permit.")) -> None:
-    """Approve a pending permit's exact text; it takes effect once two people (one an admin) did."""
+def approve(policy_id: str = typer.Argument(..., help="The @id of a pending permit or a retained forbid.")) -> None:
+    """Approve a pending permit, or a retained forbid's removal; in effect once two people (one an admin) did."""
     with workspace() as ws:
-        permit, active = ws.governance.approve_permit(policy_id)
+        change, active = ws.governance.approve_change(policy_id)
     state = "[green]now in effect[/]" if active else "recorded; it needs one more approval (an admin, another person)"
-    console.print(f"approved {escape(permit.id)}: {state}")
+    console.print(f"approved {escape(change.id)}: {state}")
 
 
 @app.command()

@@ -302,6 +302,7 @@ def test_every_record_carries_the_policy_bundle(team) -> None:  # noqa: ANN001
 # --- project policies ----------------------------------------------------------------------------
 
 BROAD = "permit (principal, action, resource);\n"
+NO_JOBS = '@id("no-jobs-for-vic")\nforbid (principal, action == Action::"job.read", resource)\nwhen { principal.name == "vic" };\n'
 
 
 def _fresh(admin: Workspace, name: str) -> Workspace:
@@ -319,23 +320,46 @@ def test_a_dropped_in_permit_does_nothing_until_two_people_approve_it(team, as_u
         bob.users.grant("bob", Role.ADMIN)
     assert [p.id for p in bob.governance.pending_permits()] == ["open-door"]
     with pytest.raises(PolicyDenied):
-        bob.governance.approve_permit("open-door")  # a developer cannot approve policy
-    _, active = _fresh(admin, "alice").governance.approve_permit("open-door")
+        bob.governance.approve_change("open-door")  # a developer cannot approve policy
+    _, active = _fresh(admin, "alice").governance.approve_change("open-door")
     assert not active  # one admin alone is not enough
     with pytest.raises(PolicyDenied):
         _fresh(admin, "bob").users.grant("bob", Role.ADMIN)
-    _, active = _fresh(admin, "carol").governance.approve_permit("open-door")
+    _, active = _fresh(admin, "carol").governance.approve_change("open-door")
     assert active
     _fresh(admin, "bob").users.grant("bob", Role.ADMIN)  # now in effect, as two people decided
 
 
 def test_a_project_forbid_applies_at_once(team, as_user) -> None:  # noqa: ANN001
-    (team["alice"].settings.root / "policies" / "no-jobs.cedar").write_text(
-        '@id("no-jobs-for-vic")\nforbid (principal, action == Action::"job.read", resource)\n'
-        'when { principal.name == "vic" };\n'
-    )
+    (team["alice"].settings.root / "policies" / "no-jobs.cedar").write_text(NO_JOBS)
     with pytest.raises(PolicyDenied, match="no-jobs-for-vic"):
         _fresh(team["alice"], "vic").jobs.list()
+
+
+@pytest.mark.parametrize("how", ["delete the file", "weaken it in place", "point policy.paths elsewhere"])
+def test_removing_a_forbid_does_not_lift_it_until_two_people_approve(team, as_user, monkeypatch, how: str) -> None:  # noqa: ANN001
+    admin = team["alice"]
+    rule = admin.settings.root / "policies" / "no-jobs.cedar"
+    rule.write_text(NO_JOBS)
+    with pytest.raises(PolicyDenied, match="no-jobs-for-vic"):
+        _fresh(admin, "vic").jobs.list()  # in force, and now known to the store
+    if how == "delete the file":
+        rule.unlink()
+    elif how == "weaken it in place":
+        rule.write_text(NO_JOBS.replace('"vic"', '"nobody"'))
+    else:
+        (admin.settings.root / "elsewhere").mkdir()
+        monkeypatch.setattr(admin.settings.policy, "paths", ["elsewhere"])
+    vic = _fresh(admin, "vic")
+    with pytest.raises(PolicyDenied, match="no-jobs-for-vic"):
+        vic.jobs.list()
+    assert [f.id for f in vic.governance.retained_forbids()] == ["no-jobs-for-vic"]
+    _, active = _fresh(admin, "alice").governance.approve_change("no-jobs-for-vic")
+    assert not active
+    _, active = _fresh(admin, "carol").governance.approve_change("no-jobs-for-vic")
+    assert active
+    assert _fresh(admin, "vic").jobs.list() == []  # lifted, as two people decided
+    assert _fresh(admin, "vic").governance.retained_forbids() == []
 
 
 def test_every_change_of_the_bundle_is_audited(team, as_user) -> None:  # noqa: ANN001

@@ -1,11 +1,14 @@
-"""Approvals of project permits in SQL: who vouched for which statement's exact text."""
+"""Project policy changes in SQL: who vouched for which statement's exact text, and every
+project forbid ever in force."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection, insert, select
 
-from leanops.adapters.sql.tables import policy_approvals
-from leanops.policy import PolicyApproval
+from leanops.adapters.sql.tables import policy_approvals, policy_forbids
+from leanops.policy import PolicyApproval, RetainedForbid
 
 
 class SqlPolicyApprovalRepo:
@@ -24,3 +27,17 @@ class SqlPolicyApprovalRepo:
     def approvals(self) -> list[PolicyApproval]:
         rows = self.conn.execute(select(policy_approvals).order_by(policy_approvals.c.id)).mappings()
         return [PolicyApproval(hash=r.hash, approver=r.approver, admin=r.admin, at=r.at) for r in rows]
+
+    def known_forbids(self) -> list[RetainedForbid]:
+        rows = self.conn.execute(select(policy_forbids).order_by(policy_forbids.c.seen_at)).mappings()
+        return [RetainedForbid(id=r.policy_id, file=r.file, hash=r.hash, text=r.text) for r in rows]
+
+    def remember_forbids(self, forbids: list[RetainedForbid], at: datetime) -> int:
+        """Record forbids not seen before; how many were new."""
+        known = set(self.conn.execute(select(policy_forbids.c.hash)).scalars())
+        new = [f for f in {f.hash: f for f in forbids}.values() if f.hash not in known]
+        for f in new:
+            self.conn.execute(
+                insert(policy_forbids).values(hash=f.hash, policy_id=f.id, file=f.file, text=f.text, seen_at=at)
+            )
+        return len(new)

@@ -140,6 +140,18 @@ policy_approvals = Table(
     UniqueConstraint("hash", "change", "approver"),
 )
 
+# Every project forbid that was ever in force: one removed from the files stays in force
+# until two people approve its removal.
+policy_forbids = Table(
+    "policy_forbids",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("policy_id", Text, nullable=False),
+    Column("file", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("seen_at", Timestamp, nullable=False),
+)
+
 policy_exceptions = Table(
     "policy_exceptions",
     metadata,
