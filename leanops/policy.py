@@ -46,6 +46,7 @@ ACTION_GROUPS: dict[str, list[str]] = {
         "job.read",
         "model.read",
         "deployment.read",
+        "alert.read",
         "cost.read",
         "budget.read",
     ],
@@ -58,6 +59,8 @@ ACTION_GROUPS: dict[str, list[str]] = {
         "model.register",
         "model.evaluate",
         "cost.record",
+        "monitor.run",
+        "alert.ack",
     ],
     # Not "write": a developer's sandbox rights must never mint credentials for someone else.
     "credentials": ["token.create", "token.revoke"],
@@ -85,6 +88,7 @@ RESOURCE_TYPES = (
     "Job",
     "Budget",
     "Deployment",
+    "Alert",
     "Token",
     "Policy",
 )

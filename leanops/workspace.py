@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from leanops.cost.service import CostService
     from leanops.datasets import DatasetService
     from leanops.jobs import JobService
+    from leanops.monitoring.service import MonitorService
     from leanops.registry import RegistryService
     from leanops.runs import RunService
     from leanops.serving.service import ServingService
@@ -281,6 +282,12 @@ class Workspace:
         from leanops.serving.service import ServingService
 
         return ServingService(self._guard, self.models, self.settings, cost=self.cost, clock=self.clock)
+
+    @cached_property
+    def monitoring(self) -> MonitorService:
+        from leanops.monitoring.service import MonitorService
+
+        return MonitorService(self._guard, self.models, self.serving, self.notifier, self.settings)
 
     # -- project-level operations -------------------------------------------------------
 

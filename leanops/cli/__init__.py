@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from leanops.cli import audit, cost, data, jobs, models, policy, project, runs, serve, users
+from leanops.cli import audit, cost, data, jobs, models, monitor, policy, project, runs, serve, users
 from leanops.cli.common import console, state
 from leanops.config import mask_credentials
 from leanops.errors import LeanopsError
@@ -52,6 +52,7 @@ models.register(app)
 app.add_typer(runs.app, name="runs")
 jobs.register(app)
 serve.register(app)
+monitor.register(app)
 app.add_typer(cost.budget_app, name="budget")
 app.add_typer(cost.app, name="cost")
 

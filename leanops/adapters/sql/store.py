@@ -101,6 +101,12 @@ class SqlUnit:
         return SqlCostRepo(self.conn)
 
     @cached_property
+    def alerts(self) -> Any:
+        from leanops.adapters.sql.alerts import SqlAlertRepo
+
+        return SqlAlertRepo(self.conn)
+
+    @cached_property
     def deployments(self) -> Any:
         from leanops.adapters.sql.serving import SqlDeploymentRepo
 

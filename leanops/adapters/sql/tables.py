@@ -596,3 +596,32 @@ deployments = Table(
     Column("metered_at", Timestamp, nullable=True),
     Index("ix_deployments_name_zone", "name", "zone"),
 )
+
+
+# One row per alert (a tier of a check of a model in a zone), from pending or firing to resolved.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("model", String(128), nullable=False),
+    Column("zone", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("check", String(64), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("threshold", Float, nullable=False),
+    Column("op", String(4), nullable=False),
+    Column("window", Text, nullable=False),
+    Column("why", Text, nullable=False),
+    Column("next_steps", Text, nullable=False),
+    Column("runbook", Text, nullable=False),
+    Column("since", Timestamp, nullable=False),
+    Column("fired_at", Timestamp, nullable=True),
+    Column("resolved_at", Timestamp, nullable=True),
+    Column("evaluated_at", Timestamp, nullable=False),
+    Column("acked_by", String(128), nullable=True),
+    Column("acked_at", Timestamp, nullable=True),
+    Column("rollback", JSON, nullable=True),
+    Index("ix_alerts_model_zone_state", "model", "zone", "state"),
+)

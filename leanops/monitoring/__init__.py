@@ -1,0 +1,1 @@
+"""Monitoring: checks over the prediction log, drift against the training profile, alerts."""
