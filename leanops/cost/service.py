@@ -14,7 +14,7 @@ metering safe to repeat. Everything a person asks for goes through the guard.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -49,7 +49,8 @@ from leanops.cost.prices import Usage, breakdown, cost_of, money, show, storage_
 from leanops.cost.quotas import check_resources
 from leanops.cost.reports import ExpiredArtifact, Report, build_report, windows
 from leanops.cost.unit import UnitEconomics, deployments_from_moves, incidents_from_moves, unit_economics
-from leanops.errors import BudgetExceeded, Conflict, LeanopsError, NotFound, PolicyDenied, ValidationError
+from leanops.errors import BudgetExceeded, Conflict, LeanopsError, NotFound, ValidationError
+from leanops.events import AttemptEnded, CeilingReached, EvaluationDone, EventBus, JobAdmitting
 from leanops.guard import Guard
 from leanops.policy import Resource
 from leanops.ports import Notifier
@@ -98,14 +99,12 @@ class CostService:
         notifier: Notifier,
         settings: Settings,
         *,
-        jobs: Callable[[], Any] | None = None,
-        models: Callable[[], Any] | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._guard = guard
         self.notifier = notifier
         self.settings = settings
-        self._jobs = jobs or (lambda: None)
-        self._models = models or (lambda: None)
+        self.bus = bus or EventBus()  # where it asks for the jobs of a spent ceiling to stop
 
     # -- configuration views --------------------------------------------------------------
 
@@ -542,8 +541,7 @@ class CostService:
 
     def enforce_ceiling(self) -> list[str]:
         """Stop the queued and running jobs of every hard-ceiling budget that is spent; their ids."""
-        jobs = self._jobs()
-        if jobs is None:
+        if not self.bus.handles(CeilingReached):
             return []
         with self._guard.lookup() as unit:
             spent = [(b, self._status(unit, b)) for b in self._in_force(unit) if self._hard_ceiling(b.zone)]
@@ -556,9 +554,9 @@ class CostService:
                 if j.cancel_requested_at is None and b.covers(self._tags_of(j))
             }
         stopped, failed = [], []
-        for job_id, (_budget, job) in targets.items():
+        for job_id, (budget, job) in targets.items():
             try:
-                jobs.cancel(job_id)
+                self.bus.publish(CeilingReached(budget.key, job_id))
                 stopped.append(job_id)
             except Conflict:
                 continue  # it ended meanwhile
@@ -634,9 +632,10 @@ class CostService:
 
     def unit(self, model: str, *, zone: Zone | str = Zone.PRODUCTION) -> UnitEconomics:
         """Unit economics of `model`; deployments are its successful promotions into `zone`."""
-        run_ids, moves = self._model_history(model)
         with self._guard.act("cost.read", Resource(type="Model", id=model), details={"op": "unit"}) as unit:
-            entries = unit.cost.entries_for_model(model, run_ids)
+            versions = unit.models.list_versions(model)
+            moves = unit.models.moves(model) if versions else []
+            entries = unit.cost.entries_for_model(model, {v.run_id for v in versions})
         return unit_economics(
             model,
             entries,
@@ -645,13 +644,25 @@ class CostService:
             currency=self.currency,
         )
 
-    def _model_history(self, model: str) -> tuple[set[str], list[Any]]:
-        models = self._models()
-        if models is None:
-            return set(), []
-        try:
-            versions = models.list(model)
-            moves = models.history(model).moves if versions else []
-        except (NotFound, PolicyDenied):
-            return set(), []
-        return {v.run_id for v in versions}, list(moves)
+    # -- what it hears (the workspace subscribes these) ----------------------------------
+
+    def on_job_admitting(self, event: JobAdmitting) -> None:
+        self.admit(event.job, event.unit)
+
+    def on_attempt_ended(self, event: AttemptEnded) -> None:
+        self.record_attempt(event.job, event.attempt)
+
+    def on_evaluation_done(self, event: EvaluationDone) -> None:
+        """Charge an evaluation to its model, so unit economics count it toward the next deployment.
+
+        Billed like a job attempt: one CPU for the wall time it took (test command included)."""
+        evidence, run = event.evidence, event.run
+        tags = {"zone": str(evidence.zone), "model": evidence.name, "owner": run.owner}
+        tags |= {k: str(run.tags[k]) for k in ("cost_center", "project") if run.tags.get(k)}
+        self.record_usage(
+            "evaluation",
+            Usage(cpu_hours=event.seconds / 3600),
+            tags=tags,
+            source=f"evaluation:{evidence.id}",
+            refs={"evidence": evidence.id, "version": evidence.version},
+        )

@@ -24,6 +24,7 @@ from typing import Any
 from leanops.artifacts import ArtifactRef
 from leanops.config import JobSettings, ZoneQuota
 from leanops.errors import BudgetExceeded, Conflict, NotFound, PolicyDenied, ValidationError
+from leanops.events import AttemptEnded, CeilingReached, EventBus, JobAdmitting
 from leanops.guard import Guard
 from leanops.jobs.gc import GcReport, collect
 from leanops.jobs.models import AttemptRecord, ExitInfo, JobRecord, JobStatus
@@ -61,7 +62,7 @@ class JobService:
         datasets: Callable[[], Any] | None = None,
         zone_rules: Mapping[Zone, ZoneRules] | None = None,
         on_event: EventSink | None = None,
-        cost: Callable[[], Any] | None = None,
+        bus: EventBus | None = None,
         stores: Mapping[str, str] | None = None,
     ) -> None:
         self._guard = guard
@@ -75,7 +76,7 @@ class JobService:
         self._runs = runs or (lambda: None)
         self._datasets = datasets or (lambda: None)
         self.zone_rules = dict(zone_rules or {})
-        self._cost = cost or (lambda: None)
+        self.bus = bus or EventBus()  # cost hears admissions and ended attempts on it
         self.on_event = on_event
         scratch = Path(self.settings.scratch_root).expanduser()
         self.scratch = Scratch(scratch if scratch.is_absolute() else self.root / scratch)
@@ -186,8 +187,8 @@ class JobService:
                     f"{running} jobs already run in {zone}, its quota of concurrent jobs.",
                     hint=f"Wait for one to end, cancel one, or raise jobs.quotas.{zone}.max_concurrent_jobs.",
                 )
-            if (cost := self._cost()) is not None:
-                cost.admit(job, unit)  # quotas, naming, tags and budget room; raises before anything is recorded
+            # Quotas, naming, tags and budget room: a listener raises before anything is recorded.
+            self.bus.publish(JobAdmitting(job, unit))
             unit.jobs.add(job)
             details["job_id"] = job.id
         return Plan(
@@ -480,10 +481,12 @@ class JobService:
         return Sweeper(self).run(spec, trials, **options)
 
     def meter(self, job: JobRecord, attempt: AttemptRecord) -> None:
-        """Hand an ended attempt's metering to the cost ledger, if the workspace keeps one."""
-        cost = self._cost()
-        if cost is not None:
-            cost.record_attempt(job, attempt)
+        """Publish an ended attempt's metering; the cost ledger charges it, if the workspace keeps one."""
+        self.bus.publish(AttemptEnded(job, attempt))
+
+    def on_ceiling_reached(self, event: CeilingReached) -> None:
+        """Stop a job whose hard-ceiling budget is spent (`Conflict` if it ended meanwhile)."""
+        self.cancel(event.job_id)
 
     def run_service(self) -> Any:
         """The tracked-runs service jobs record into, if the workspace has one."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from leanops.artifacts import ArtifactRef
 from leanops.config import Settings
 from leanops.errors import Conflict, IntegrityError, LeanopsError, NotFound, PolicyDenied, ValidationError, WriteRace
+from leanops.events import EvaluationDone, EventBus
 from leanops.guard import Guard, retrying_races
 from leanops.policy import Resource
 from leanops.ports import ArtifactStore, Clock
@@ -70,10 +71,10 @@ class RegistryService:
         datasets: Callable[[], Any] | None = None,
         clock: Clock | None = None,
         settings: Settings | None = None,
-        cost: Callable[[], Any] | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._guard = guard
-        self._cost = cost or (lambda: None)
+        self.bus = bus or EventBus()  # cost hears evaluations on it
         self.artifacts = artifacts
         self.runs = runs
         self._datasets = datasets or (lambda: None)
@@ -359,7 +360,7 @@ class RegistryService:
         with self._guard.act("model.evaluate", self._resource(mv), zone=zone, context=context, details=details) as unit:
             unit.models.add_evidence(evidence)
         # Evidence first: a refused charge (untagged spend, say) must not lose what was measured.
-        self._meter_evaluation(evidence, run, seconds)
+        self.bus.publish(EvaluationDone(evidence, run, seconds))
         return evidence
 
     def approve(self, name: str, version: int | str, zone: Zone | str, *, reason: str) -> Approval:
@@ -534,25 +535,6 @@ class RegistryService:
         """Ask before any work is done; a refusal is audited by `check`, which then raises."""
         if not self._guard.decide(action, resource, zone, context).allowed:
             self._guard.check(action, resource, zone=zone, context=context, details=details)
-
-    def _meter_evaluation(self, evidence: Evidence, run: RunRecord, seconds: float) -> None:
-        """Charge an evaluation to its model, so unit economics count it toward the next deployment.
-
-        Billed like a job attempt: one CPU for the wall time it took (test command included)."""
-        cost = self._cost()
-        if cost is None:
-            return
-        from leanops.cost.prices import Usage
-
-        tags = {"zone": str(evidence.zone), "model": evidence.name, "owner": run.owner}
-        tags |= {k: str(run.tags[k]) for k in ("cost_center", "project") if run.tags.get(k)}
-        cost.record_usage(
-            "evaluation",
-            Usage(cpu_hours=seconds / 3600),
-            tags=tags,
-            source=f"evaluation:{evidence.id}",
-            refs={"evidence": evidence.id, "version": evidence.version},
-        )
 
     def _gate(self, verb: str, mv: ModelVersion, zone: Zone, gaps: list[str], details: dict[str, Any]) -> None:
         """Refuse (audited) a release whose evidence does not pass."""
