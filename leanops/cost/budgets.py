@@ -14,13 +14,41 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field, computed_field, field_validator
 
 from leanops.cost.prices import money, show
+from leanops.errors import ValidationError
 from leanops.zones import Zone
 
 DEFAULT_THRESHOLDS = (50, 80, 100)
+MAX_MONTHLY = Decimal("1e12")  # beyond any real budget: a typo, not a plan
+
+
+def budget_amount(value: Any, currency: str) -> Decimal:
+    """A monthly budget: a finite amount from 0 up to MAX_MONTHLY (NaN, 1e30 and -5 are refused)."""
+    try:
+        amount = Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        amount = Decimal("NaN")
+    if not amount.is_finite() or not Decimal(0) <= amount <= MAX_MONTHLY:
+        raise ValidationError(
+            f"{value!r} is not a monthly budget.",
+            hint=f"Give an amount in {currency} between 0 and {MAX_MONTHLY:,.0f}, e.g. --monthly 500.",
+        )
+    return money(amount)
+
+
+def check_thresholds(values: list[int]) -> list[int]:
+    """Alert thresholds are whole percentages from 1 to 1000 (1000: ten times the budget)."""
+    bad = [v for v in values if not 1 <= int(v) <= 1000]
+    if bad:
+        raise ValidationError(
+            f"Threshold(s) {', '.join(map(str, bad))} out of range.",
+            hint="Use percentages from 1 to 1000, e.g. 50 80 100.",
+        )
+    return sorted({int(v) for v in values})
 
 
 class Basis(StrEnum):
