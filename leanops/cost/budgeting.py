@@ -36,6 +36,7 @@ from leanops.cost.quotas import check_resources
 from leanops.errors import BudgetExceeded, Conflict, LeanopsError, NotFound, ValidationError
 from leanops.events import CeilingReached
 from leanops.policy import Resource
+from leanops.ports import Unit
 from leanops.zones import Zone
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class Budgeting:
         rules = self.cost.settings.zones.get(Zone(zone))
         return bool(rules and rules.hard_ceiling)
 
-    def _in_force(self, unit: Any) -> list[Budget]:
+    def _in_force(self, unit: Unit) -> list[Budget]:
         """Budgets set with `budget set`, then those of leanops.yaml that none of them replaces."""
         stored = {b.key: b for b in unit.cost.budgets()}
         cfg = self.cost.settings.budgets
@@ -134,7 +135,7 @@ class Budgeting:
             status.overspends = unit.cost.overspends(key, period)
             return status
 
-    def _status(self, unit: Any, budget: Budget) -> BudgetStatus:
+    def _status(self, unit: Unit, budget: Budget) -> BudgetStatus:
         now, period = self.cost.now, month_of(self.cost.now)
         spent = unit.cost.total(period.start, period.end, zone=str(budget.zone), project=budget.project)
         forecast = None
@@ -194,7 +195,7 @@ class Budgeting:
         )
         return overspend
 
-    def _room(self, unit: Any, budget: Budget, spent: Decimal | None = None) -> Room:
+    def _room(self, unit: Unit, budget: Budget, spent: Decimal | None = None) -> Room:
         period = month_of(self.cost.now)
         if spent is None:
             spent = unit.cost.total(period.start, period.end, zone=str(budget.zone), project=budget.project)
@@ -223,12 +224,12 @@ class Budgeting:
     def _tags_of(self, job: Any) -> dict[str, str]:
         return job_tags(job, self.cost.settings.project, self.cost.settings.budgets.default_tags)
 
-    def _decide(self, unit: Any, job: Any, reserved: Decimal) -> Decision:
+    def _decide(self, unit: Unit, job: Any, reserved: Decimal) -> Decision:
         tags = self._tags_of(job)
         budgets = covering(self._in_force(unit), tags["zone"], tags["project"])
         return decide(reserved, [self._room(unit, b) for b in budgets])
 
-    def admit(self, job: Any, unit: Any) -> Decimal:
+    def admit(self, job: Any, unit: Unit) -> Decimal:
         zone = Zone(job.zone)
         check_resources(job.name, zone, job.resources, self.cost.settings.jobs.quotas.get(zone))
         check_name("job", job.name, self.cost.settings.naming.model_dump())

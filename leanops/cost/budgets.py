@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, computed_field, field_validator
 
+from leanops.cost.ledger import LedgerRepo
 from leanops.cost.prices import money, show
 from leanops.errors import ValidationError
 from leanops.zones import Zone
@@ -199,3 +200,21 @@ class Overspend(BaseModel):
     reason: str
     approved_by: str
     approved_at: datetime
+
+
+class BudgetRepo(Protocol):
+    """Where budgets, their fired crossings and approved overspends live."""
+
+    def get_budget(self, key: str) -> Budget | None: ...
+    def budgets(self) -> list[Budget]: ...
+    def put_budget(self, budget: Budget) -> None: ...
+    def fired(self, key: str, period: str) -> set[tuple[str, int]]: ...
+    def fire(self, key: str, period: str, crossing: Crossing, at: datetime) -> bool: ...
+    def unfire(self, key: str, period: str, crossings: Iterable[tuple[str, int]]) -> None: ...
+    def alerts(self, key: str, period: str) -> list[dict[str, Any]]: ...
+    def add_overspend(self, overspend: Overspend) -> None: ...
+    def overspends(self, key: str, period: str) -> list[Overspend]: ...
+
+
+class CostRepo(LedgerRepo, BudgetRepo, Protocol):
+    """`unit.cost`: the ledger and the budgets, in one repository."""

@@ -16,6 +16,7 @@ from leanops.cost.models import SyncResult
 from leanops.cost.prices import Usage, cost_of
 from leanops.errors import ValidationError
 from leanops.events import EvaluationDone
+from leanops.ports import Unit
 from leanops.zones import Zone
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class Meter:
             "attribution": b.attribution_tags,
         }
 
-    def _write(self, unit: Any, entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
+    def _write(self, unit: Unit, entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
         added = []
         for entry in entries:
             entry.recorded_at, entry.recorded_by = self.cost.now, self.cost._guard.actor.name
@@ -133,7 +134,7 @@ class Meter:
             result.crossings, result.stopped = self.cost._after_spend()
         return result
 
-    def meter(self, unit: Any) -> SyncResult:
+    def meter(self, unit: Unit) -> SyncResult:
         """Charge in `unit` the ended attempts and complete stored days the ledger lacks."""
         now, d = self.cost.now, self._defaults()
         entries = [

@@ -27,7 +27,7 @@ from leanops.cost.unit import UnitEconomics
 from leanops.events import AttemptEnded, EvaluationDone, EventBus, JobAdmitting
 from leanops.guard import Guard
 from leanops.policy import Resource
-from leanops.ports import Notifier
+from leanops.ports import Notifier, Unit
 from leanops.zones import Zone
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class CostService:
 
     # -- admission ------------------------------------------------------------------------
 
-    def admit(self, job: Any, unit: Any) -> Decimal:
+    def admit(self, job: Any, unit: Unit) -> Decimal:
         """Check a job before it is recorded (heard from the jobs service, inside its transaction):
         resources per job against the zone's quota, naming convention, tags, and room in every
         budget covering it.

@@ -30,7 +30,7 @@ from leanops.jobs.runner import Plan
 from leanops.jobs.scratch import Scratch
 from leanops.jobs.spec import JobSpec, LoadedSpec, load_spec
 from leanops.policy import Resource
-from leanops.ports import ArtifactStore, Clock, Executor, Notifier
+from leanops.ports import ArtifactStore, Clock, Executor, Notifier, Unit
 from leanops.process import pid_alive
 from leanops.zones import Zone, ZoneRules
 
@@ -145,7 +145,7 @@ class JobService:
         with self._guard.act("job.read", Resource(type="Job", id=job_id)) as unit:
             return self._get(unit, job_id)
 
-    def _get(self, unit: Any, job_id: str) -> JobRecord:
+    def _get(self, unit: Unit, job_id: str) -> JobRecord:
         job = unit.jobs.get(job_id)
         if job is None and len(job_id) >= 4:
             matches = unit.jobs.ids_with_prefix(job_id)
@@ -192,7 +192,7 @@ class JobService:
         now = self.clock.now()
         orphan = job.runner_host == socket.gethostname() and job.runner_pid and not pid_alive(job.runner_pid)
 
-        def write(unit: Any) -> None:
+        def write(unit: Unit) -> None:
             unit.jobs.request_cancel(job.id, now)
             if orphan:
                 unit.jobs.update(job.id, status=JobStatus.CANCELLED, ended_at=now, reason="cancelled")
@@ -247,7 +247,7 @@ class JobService:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def record(self, job: JobRecord, op: str, details: dict[str, Any], write: Callable[[Any], None]) -> None:
+    def record(self, job: JobRecord, op: str, details: dict[str, Any], write: Callable[[Unit], None]) -> None:
         """One audited write to a job's records."""
         with self._guard.act(
             "job.run",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from leanops.errors import Conflict, IntegrityError, NotFound, PolicyDenied, ValidationError
 from leanops.events import EvaluationDone
 from leanops.policy import Resource
+from leanops.ports import Unit
 from leanops.registry.models import (
     Alias,
     AliasMove,
@@ -247,7 +248,7 @@ class Releases:
 
     def _move(
         self,
-        unit: Any,
+        unit: Unit,
         mv: ModelVersion,
         zone: Zone,
         action: str,
@@ -295,7 +296,7 @@ class Releases:
         rules = self.registry.settings.zones.get(zone)
         return bool(rules and rules.requires_approval)
 
-    def approved_versions(self, unit: Any, name: str, zone: Zone) -> set[int] | None:
+    def approved_versions(self, unit: Unit, name: str, zone: Zone) -> set[int] | None:
         if not self._needs_approval(zone):
             return None
         return {a.version for a in unit.models.approvals(name, zone=zone)}

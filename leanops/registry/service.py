@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from leanops.config import Settings
 from leanops.events import EventBus
 from leanops.guard import Guard
-from leanops.ports import ArtifactStore, Clock
+from leanops.ports import ArtifactStore, Clock, Unit
 from leanops.registry.models import Alias, AliasMove, Approval, Evidence, History, LineageReport, ModelVersion
 from leanops.registry.package import load_package
 from leanops.registry.release import Releases
@@ -138,7 +138,7 @@ class RegistryService:
         """The promotion rules of `name`, validated (`ConfigError` names file, line and key)."""
         return self._releases.rules(name, rules)
 
-    def approved_versions(self, unit: Any, name: str, zone: Zone) -> set[int] | None:
+    def approved_versions(self, unit: Unit, name: str, zone: Zone) -> set[int] | None:
         """The versions a rollback of `zone` may return to (None: the zone needs no approval)."""
         return self._releases.approved_versions(unit, name, zone)
 

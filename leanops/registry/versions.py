@@ -13,6 +13,7 @@ from leanops.artifacts import ArtifactRef
 from leanops.errors import Conflict, LeanopsError, NotFound, WriteRace
 from leanops.guard import retrying_races
 from leanops.policy import Resource
+from leanops.ports import Unit
 from leanops.registry.models import (
     Alias,
     CodeLink,
@@ -113,7 +114,7 @@ class Versions:
             details["version"] = expected
         return version
 
-    def _parent(self, unit: Any, name: str, parent: int | str | None, expected: int) -> int | None:
+    def _parent(self, unit: Unit, name: str, parent: int | str | None, expected: int) -> int | None:
         if parent is None:
             return expected - 1 if expected > 1 else None
         number = parse_version(parent)
@@ -214,7 +215,7 @@ class Versions:
         return mv
 
 
-def find(unit: Any, name: str, version: int | str) -> ModelVersion:
+def find(unit: Unit, name: str, version: int | str) -> ModelVersion:
     """A version by number, by the zone serving it or "latest", read in `unit` (`NotFound`)."""
     versions = unit.models.list_versions(name)
     if not versions:

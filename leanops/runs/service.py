@@ -17,7 +17,7 @@ from leanops.config import RunSettings
 from leanops.errors import Conflict, IncompleteMetadata, NotFound, ValidationError
 from leanops.guard import Guard
 from leanops.policy import Resource
-from leanops.ports import ArtifactStore
+from leanops.ports import ArtifactStore, Unit
 from leanops.process import pid_alive
 from leanops.runs import environment
 from leanops.runs.models import (
@@ -368,7 +368,7 @@ class RunService:
 
     # -- liveness -----------------------------------------------------------------------------
 
-    def _reap(self, unit: Any, only: Iterable[str] | None = None) -> list[str]:
+    def _reap(self, unit: Unit, only: Iterable[str] | None = None) -> list[str]:
         """Mark `running` runs whose process is gone (or silent too long) as `killed`, in the
         reader's own audited transaction; every point they flushed stays."""
         from leanops.runs.handle import is_open_here
