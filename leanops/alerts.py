@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -171,3 +171,15 @@ def suppress(events: list[Event], active: list[Alert]) -> list[Event]:
         else e
         for e in events
     ]
+
+
+class AlertRepo(Protocol):
+    """Where alerts live (`unit.alerts`)."""
+
+    def save(self, alert: Alert) -> None: ...
+    def get(self, alert_id: str) -> Alert | None: ...
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]: ...
+    def list(
+        self, *, model: str | None = None, zone: str | None = None, active: bool | None = None, limit: int = 200
+    ) -> list[Alert]: ...
+    def update(self, alert_id: str, **values: Any) -> None: ...

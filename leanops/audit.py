@@ -16,9 +16,12 @@ import json
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, field_validator
+
+if TYPE_CHECKING:
+    from leanops.ports import Unit
 
 GENESIS = "0" * 64
 SECRET_KEYS = ("token", "secret", "password", "passwd", "api_key", "apikey", "credential", "authorization")
@@ -254,7 +257,7 @@ def verify_chain(records: Iterable[AuditRecord], head: ChainHead, key: bytes) ->
     return VerifyReport(ok=True, checked=checked)
 
 
-def verify_log(unit: Any, key: bytes, anchor: AuditAnchor) -> VerifyReport:
+def verify_log(unit: Unit, key: bytes, anchor: AuditAnchor) -> VerifyReport:
     """The chain inside the database, then the checkpoints outside it."""
     head = unit.audit.head()
     report = verify_chain(unit.audit.scan(), head, key)

@@ -30,7 +30,7 @@ from leanops.policy import (
     PolicyRequest,
     Resource,
 )
-from leanops.ports import Clock, MetadataStore
+from leanops.ports import Clock, MetadataStore, Unit
 from leanops.zones import Zone
 
 
@@ -114,12 +114,17 @@ class Guard:
             unit.audit.append(self._entry("policy.activate", resource, self.zone, changed, details), self.audit_key)
         self.checkpoint()
 
-    def lookup(self) -> AbstractContextManager[Any]:
+    def lookup(self) -> AbstractContextManager[Unit]:
         """A transaction for a service's own look-ups before it acts; never handed to callers."""
         return self._store.transaction()
 
     def decide(
-        self, action: str, resource: Resource, zone: Zone, context: dict[str, Any] | None = None, unit: Any = None
+        self,
+        action: str,
+        resource: Resource,
+        zone: Zone,
+        context: dict[str, Any] | None = None,
+        unit: Unit | None = None,
     ) -> PolicyDecision:
         """The policy's answer, with an active exception turning a waivable refusal into an allow."""
         if action not in ACTIONS:
@@ -148,7 +153,7 @@ class Guard:
             return PolicyDecision(allowed=True, policy_ids=[*decision.policy_ids, f"exception:{waiver.id}"])
         return decision
 
-    def _exception_for(self, request: PolicyRequest, unit: Any) -> PolicyException | None:
+    def _exception_for(self, request: PolicyRequest, unit: Unit) -> PolicyException | None:
         now = self.clock.now()
         waivers = unit.exceptions.active_for(request.principal, now)
         # A waiver its beneficiary granted themself never counts, whoever wrote it into the store.
@@ -163,7 +168,7 @@ class Guard:
         zone: Zone | None = None,
         context: dict[str, Any] | None = None,
         details: dict[str, Any] | None = None,
-    ) -> Iterator[Any]:
+    ) -> Iterator[Unit]:
         """Run the body of an action inside its transaction, if policy allows; audit either way.
 
         The body may add to `details` (e.g. the id it created) before the record is written.

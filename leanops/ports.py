@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from leanops.jobs.models import ExitInfo, Launch
+    from leanops.alerts import AlertRepo
+    from leanops.artifacts import RefRepo
+    from leanops.audit import AuditRepo
+    from leanops.cost.budgets import CostRepo
+    from leanops.datasets.service import DatasetRepo
+    from leanops.identity import IdentityRepo
+    from leanops.jobs.models import ExitInfo, JobRepo, Launch
+    from leanops.policy import ExceptionRepo, PolicyApprovalRepo
+    from leanops.registry.models import ModelRepo
+    from leanops.runs.models import RunRepo
+    from leanops.serving.models import DeploymentRepo
 
 
 @runtime_checkable
@@ -74,7 +84,39 @@ class ArtifactStore(Protocol):
 
 
 class Unit(Protocol):
-    """One transaction against the metadata store; repositories hang off it by noun."""
+    """One transaction against the metadata store; repositories hang off it by noun.
+
+    Each repository's Protocol lives with its noun (`RunRepo` in `leanops.runs.models`, …).
+    """
+
+    @property
+    def identity(self) -> IdentityRepo: ...
+    @property
+    def audit(self) -> AuditRepo: ...
+    @property
+    def exceptions(self) -> ExceptionRepo: ...
+    @property
+    def policies(self) -> PolicyApprovalRepo: ...
+    @property
+    def refs(self) -> RefRepo: ...
+    @property
+    def datasets(self) -> DatasetRepo: ...
+    @property
+    def models(self) -> ModelRepo: ...
+    @property
+    def runs(self) -> RunRepo: ...
+    @property
+    def jobs(self) -> JobRepo: ...
+    @property
+    def cost(self) -> CostRepo: ...
+    @property
+    def deployments(self) -> DeploymentRepo: ...
+    @property
+    def alerts(self) -> AlertRepo: ...
+
+    def lock(self, key: str) -> None:
+        """Serialise this transaction with every other one taking the same key, until it ends."""
+        ...
 
     def flush(self) -> None: ...
 
@@ -85,7 +127,7 @@ class MetadataStore(Protocol):
 
     url: str
 
-    def transaction(self) -> AbstractContextManager[Any]:
+    def transaction(self) -> AbstractContextManager[Unit]:
         """A unit of work: everything inside commits together or not at all."""
         ...
 

@@ -4,8 +4,9 @@
     ws.users.add("bob", roles=[Role.DEVELOPER])
     ws.audit.verify()
 
-Every service hangs off the workspace and receives the same `Guard`, so policy, audit and
-(later) cost metering are wired once, here.
+Every service hangs off the workspace and receives the same `Guard`, so policy and audit are
+wired once, here; services that must hear each other (cost and jobs, cost and the registry)
+meet on one `EventBus`, never through a reference to each other.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from leanops.artifacts import FsckReport, fsck
 from leanops.audit import AuditService, Checkpointer, new_key
 from leanops.config import Settings, load_settings
 from leanops.errors import ConfigError, Conflict, IntegrityError
+from leanops.events import AttemptEnded, CeilingReached, EvaluationDone, EventBus, JobAdmitting
 from leanops.governance import Governance
 from leanops.guard import Guard
 from leanops.identity import (
@@ -202,9 +204,15 @@ class Workspace:
         return DatasetService(self._guard, self.artifacts, allowed_sources=self.settings.data.allowed_sources)
 
     @cached_property
+    def _bus(self) -> EventBus:
+        """Where services tell each other what happened: see `_spending` for who listens."""
+        return EventBus()
+
+    @cached_property
     def models(self) -> RegistryService:
         from leanops.registry import RegistryService
 
+        self._spending  # noqa: B018 - cost listens before the first evaluation is published
         return RegistryService(
             self._guard,
             self.artifacts,
@@ -212,7 +220,7 @@ class Workspace:
             lambda: getattr(self, "datasets", None),
             clock=self.clock,
             settings=self.settings,
-            cost=lambda: getattr(self, "cost", None),
+            bus=self._bus,
         )
 
     @cached_property
@@ -246,9 +254,24 @@ class Workspace:
 
     @cached_property
     def jobs(self) -> JobService:
+        return self._spending[1]
+
+    @cached_property
+    def cost(self) -> CostService:
+        return self._spending[0]
+
+    @cached_property
+    def _spending(self) -> tuple[CostService, JobService]:
+        """Cost and jobs, built together so each hears the other from the first event.
+
+        Cost admits and charges what jobs publish and charges evaluations; jobs stop when
+        cost reports a spent hard ceiling.
+        """
+        from leanops.cost.service import CostService
         from leanops.jobs import JobService
 
-        return JobService(
+        cost = CostService(self._guard, self.notifier, self.settings, bus=self._bus)
+        jobs = JobService(
             self._guard,
             self.executor,
             self.notifier,
@@ -258,9 +281,14 @@ class Workspace:
             runs=lambda: self.runs,
             datasets=lambda: getattr(self, "datasets", None),
             zone_rules=self.settings.zones,
-            cost=lambda: getattr(self, "cost", None),
+            bus=self._bus,
             stores=self._job_stores(),
         )
+        self._bus.subscribe(JobAdmitting, cost.on_job_admitting)
+        self._bus.subscribe(AttemptEnded, cost.on_attempt_ended)
+        self._bus.subscribe(EvaluationDone, cost.on_evaluation_done)
+        self._bus.subscribe(CeilingReached, jobs.on_ceiling_reached)
+        return cost, jobs
 
     def _job_stores(self) -> dict[str, str]:
         """Where a job's process finds the project's stores: the runner's, whatever the job's env says."""
@@ -268,14 +296,6 @@ class Workspace:
         if self.settings.artifacts.endpoint_url:
             stores["LEANOPS_ARTIFACTS__ENDPOINT_URL"] = self.settings.artifacts.endpoint_url
         return stores
-
-    @cached_property
-    def cost(self) -> CostService:
-        from leanops.cost.service import CostService
-
-        return CostService(
-            self._guard, self.notifier, self.settings, jobs=lambda: self.jobs, models=lambda: self.models
-        )
 
     @cached_property
     def serving(self) -> ServingService:

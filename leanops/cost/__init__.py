@@ -7,7 +7,8 @@ forecasts, quotas, a hard sandbox ceiling, naming conventions, reports and unit 
     ws.cost.unit("churn").cost_per_training_run
 
 `prices`, `ledger`, `budgets`, `admission`, `quotas`, `naming`, `reports` and `unit` are pure
-rules; `service` wires them to the guard, the store, the notifier and the jobs. Quotas per zone
+rules; `metering`, `budgeting` and `reporting` wire them to the guard, the store and the
+notifier, behind the one `service`. Quotas per zone
 live in `jobs.quotas`: the jobs enforce deadline, concurrency and sweep size; admission here
 enforces resources per job.
 """

@@ -14,13 +14,42 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, computed_field, field_validator
 
+from leanops.cost.ledger import LedgerRepo
 from leanops.cost.prices import money, show
+from leanops.errors import ValidationError
 from leanops.zones import Zone
 
 DEFAULT_THRESHOLDS = (50, 80, 100)
+MAX_MONTHLY = Decimal("1e12")  # beyond any real budget: a typo, not a plan
+
+
+def budget_amount(value: Any, currency: str) -> Decimal:
+    """A monthly budget: a finite amount from 0 up to MAX_MONTHLY (NaN, 1e30 and -5 are refused)."""
+    try:
+        amount = Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        amount = Decimal("NaN")
+    if not amount.is_finite() or not Decimal(0) <= amount <= MAX_MONTHLY:
+        raise ValidationError(
+            f"{value!r} is not a monthly budget.",
+            hint=f"Give an amount in {currency} between 0 and {MAX_MONTHLY:,.0f}, e.g. --monthly 500.",
+        )
+    return money(amount)
+
+
+def check_thresholds(values: list[int]) -> list[int]:
+    """Alert thresholds are whole percentages from 1 to 1000 (1000: ten times the budget)."""
+    bad = [v for v in values if not 1 <= int(v) <= 1000]
+    if bad:
+        raise ValidationError(
+            f"Threshold(s) {', '.join(map(str, bad))} out of range.",
+            hint="Use percentages from 1 to 1000, e.g. 50 80 100.",
+        )
+    return sorted({int(v) for v in values})
 
 
 class Basis(StrEnum):
@@ -171,3 +200,21 @@ class Overspend(BaseModel):
     reason: str
     approved_by: str
     approved_at: datetime
+
+
+class BudgetRepo(Protocol):
+    """Where budgets, their fired crossings and approved overspends live."""
+
+    def get_budget(self, key: str) -> Budget | None: ...
+    def budgets(self) -> list[Budget]: ...
+    def put_budget(self, budget: Budget) -> None: ...
+    def fired(self, key: str, period: str) -> set[tuple[str, int]]: ...
+    def fire(self, key: str, period: str, crossing: Crossing, at: datetime) -> bool: ...
+    def unfire(self, key: str, period: str, crossings: Iterable[tuple[str, int]]) -> None: ...
+    def alerts(self, key: str, period: str) -> list[dict[str, Any]]: ...
+    def add_overspend(self, overspend: Overspend) -> None: ...
+    def overspends(self, key: str, period: str) -> list[Overspend]: ...
+
+
+class CostRepo(LedgerRepo, BudgetRepo, Protocol):
+    """`unit.cost`: the ledger and the budgets, in one repository."""

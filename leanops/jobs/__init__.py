@@ -4,8 +4,8 @@
     job.status, job.run_id, [a.metering for a in job.attempt_records]
 
 `spec` is the YAML format and its checks, `retry` the pure rules on why an attempt ended,
-`runner` one job's attempts under its deadline, `service` the guarded operations, `sweep`
-fanning a spec out over a grid or random search, `context` what an entrypoint sees, and
+`runner` one job's attempts under its deadline, `service` the guarded operations (with
+`planning`, `execution`, `housekeeping` and `gc` behind it), `sweep` fanning a spec out over a grid or random search, `context` what an entrypoint sees, and
 `bootstrap` the tiny script that runs a `module:function` entrypoint in the job's process.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -91,6 +91,30 @@ class JobRecord(BaseModel):
 
 
 # -- the executor port's payloads -------------------------------------------------------------
+
+
+class JobRepo(Protocol):
+    """Where job records and their attempts live (`unit.jobs`)."""
+
+    def add(self, job: JobRecord) -> None: ...
+    def get(self, job_id: str) -> JobRecord | None: ...
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]: ...
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        name: str | None = None,
+        sweep_id: str | None = None,
+        limit: int = 50,
+    ) -> list[JobRecord]: ...
+    def active(self) -> list[JobRecord]: ...
+    def count_active(self, zone: str) -> int: ...
+    def update(self, job_id: str, **values: Any) -> None: ...
+    def request_cancel(self, job_id: str, at: datetime) -> None: ...
+    def cancel_requested(self, job_id: str) -> bool: ...
+    def add_attempt(self, attempt: AttemptRecord) -> None: ...
+    def save_attempt(self, attempt: AttemptRecord) -> None: ...
 
 
 @dataclass(frozen=True)

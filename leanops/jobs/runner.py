@@ -26,7 +26,7 @@ from leanops.jobs.retry import Cause, classify, describe
 from leanops.jobs.scratch import AttemptDirs, read_outcome
 from leanops.jobs.secrets import Redactor
 from leanops.jobs.spec import JobSpec
-from leanops.ports import ExecutionHandle, Executor
+from leanops.ports import ExecutionHandle, Executor, Unit
 
 if TYPE_CHECKING:
     from leanops.jobs.service import JobService
@@ -307,7 +307,7 @@ class JobRunner:
             record.log_digest, record.log_size = log.digest, log.size
         self.job.attempt_records.append(record)
 
-        def write(unit: Any) -> None:
+        def write(unit: Unit) -> None:
             unit.jobs.save_attempt(record)
             for ref in refs:
                 unit.refs.add(ref)

@@ -1,46 +1,38 @@
-"""JobService: checking, recording, running, reading and cancelling training jobs.
+"""JobService (`ws.jobs`): checking, recording, running, reading and cancelling training jobs.
 
     job = ws.jobs.run("jobs/train.yaml", ["lr=0.01"])     # blocks until the job ends
     job.status, job.run_id, job.attempt_records[-1].metering
 
 Every job write goes through the guard (`job.run`, `job.cancel`), every read too (`job.read`).
-Before anything runs, the spec must pass: a known entrypoint and datasets, a deadline within
-the zone's quota, a free slot under the zone's concurrency quota, the secrets it names, and
-— in staging and production — a clean, committed working tree.
+`planning` checks and records a job, `execution` runs it to its end, `housekeeping` closes the
+jobs of dead runners and reads logs; this class holds what they share and the public calls.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
-import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from leanops.artifacts import ArtifactRef
 from leanops.config import JobSettings, ZoneQuota
-from leanops.errors import BudgetExceeded, Conflict, NotFound, PolicyDenied, ValidationError
+from leanops.errors import Conflict, NotFound, ValidationError
+from leanops.events import AttemptEnded, CeilingReached, EventBus
 from leanops.guard import Guard
+from leanops.jobs.execution import Execution
 from leanops.jobs.gc import GcReport, collect
-from leanops.jobs.models import AttemptRecord, ExitInfo, JobRecord, JobStatus
-from leanops.jobs.retry import Cause, describe
-from leanops.jobs.runner import RUN_OUTCOME, STATUS_OF, AttemptResult, JobRunner, Plan
+from leanops.jobs.housekeeping import Housekeeping
+from leanops.jobs.models import AttemptRecord, JobRecord, JobStatus
+from leanops.jobs.planning import Planner
+from leanops.jobs.runner import Plan
 from leanops.jobs.scratch import Scratch
-from leanops.jobs.secrets import Redactor, resolve_secrets
-from leanops.jobs.source import probe_source
-from leanops.jobs.spec import JobSpec, LoadedSpec, load_spec, locate_entrypoint
+from leanops.jobs.spec import JobSpec, LoadedSpec, load_spec
 from leanops.policy import Resource
-from leanops.ports import ArtifactStore, Clock, Executor, Notifier
-from leanops.process import allowed_environment, pid_alive
+from leanops.ports import ArtifactStore, Clock, Executor, Notifier, Unit
+from leanops.process import pid_alive
 from leanops.zones import Zone, ZoneRules
-
-# Least to most sensitive; a job carries the highest class of its datasets.
-DATA_CLASSES = ("none", "public", "internal", "confidential", "sensitive")
-JOB_TOKEN_MARGIN_SECONDS = 300  # the runner's own bookkeeping after the deadline
 
 EventSink = Callable[[JobRecord, str, dict[str, Any]], None]
 
@@ -61,7 +53,7 @@ class JobService:
         datasets: Callable[[], Any] | None = None,
         zone_rules: Mapping[Zone, ZoneRules] | None = None,
         on_event: EventSink | None = None,
-        cost: Callable[[], Any] | None = None,
+        bus: EventBus | None = None,
         stores: Mapping[str, str] | None = None,
     ) -> None:
         self._guard = guard
@@ -75,12 +67,15 @@ class JobService:
         self._runs = runs or (lambda: None)
         self._datasets = datasets or (lambda: None)
         self.zone_rules = dict(zone_rules or {})
-        self._cost = cost or (lambda: None)
+        self.bus = bus or EventBus()  # cost hears admissions and ended attempts on it
         self.on_event = on_event
         scratch = Path(self.settings.scratch_root).expanduser()
         self.scratch = Scratch(scratch if scratch.is_absolute() else self.root / scratch)
         self._cancels: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self._planner = Planner(self)
+        self._execution = Execution(self)
+        self._housekeeping = Housekeeping(self)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -114,225 +109,17 @@ class JobService:
         sweep_id: str | None = None,
     ) -> Plan:
         """Every check a job must pass, then its `queued` record; nothing runs yet."""
-        submitted = time.time()
-        loaded = spec if isinstance(spec, LoadedSpec) else self.load(spec)
-        job_spec = loaded.spec.with_params(params)
-        zone = Zone(job_spec.zone)
-        quota = self.quota(zone)
-        if job_spec.deadline > quota.max_deadline:
-            raise BudgetExceeded(
-                f"Job {job_spec.name}: deadline {_human(job_spec.deadline)} exceeds the {zone} quota of "
-                f"{_human(quota.max_deadline)}.",
-                hint=f"Shorten `deadline:` or raise jobs.quotas.{zone}.max_deadline in leanops.yaml.",
-            )
-        code_file = locate_entrypoint(job_spec, loaded.root, job_spec.params)
-        probe = probe_source(loaded.root, loaded.path, [code_file] if code_file else [])
-        try:  # while git answers
-            self.reap()
-            secrets_file = Path(self.settings.secrets_file).expanduser() if self.settings.secrets_file else None
-            secrets = resolve_secrets(job_spec.secrets, os.environ, secrets_file, loaded.root)
-            datasets, data_class = self._resolve_datasets(job_spec.datasets)
-        finally:
-            source = probe.result()
-        clean = source.versioned and not source.dirty
-        if not clean and zone != Zone.SANDBOX and not allow_dirty:
-            why = "; ".join(source.problems) or "the project is not in a git repository"
-            raise Conflict(
-                f"Job {job_spec.name} runs in {zone} from a dirty working tree: {why}.",
-                hint="Commit the spec and code first, or pass --allow-dirty (its run is then never promotable).",
-            )
-        name = executor or self.settings.executor
-        tags = {"owner": job_spec.owner, **job_spec.tags}
-        job = JobRecord(
-            id=uuid.uuid4().hex,
-            name=job_spec.name,
-            owner=job_spec.owner,
-            submitted_by=self._guard.actor.name,
-            zone=str(zone),
-            executor=name,
-            spec=job_spec.model_dump(mode="json"),
-            params=dict(job_spec.params),
-            spec_path=_relative(loaded.path, self.root),
-            spec_commit=source.spec_commit,
-            code_commit=source.commit,
-            code_dirty=source.dirty,
-            promotable=clean,
-            sweep_id=sweep_id,
-            datasets=datasets,
-            data_class=data_class,
-            tags=tags,
-            resources=job_spec.resources.model_dump(),
-            deadline_seconds=job_spec.deadline,
-            created_at=self.clock.now(),
-            runner_host=socket.gethostname(),
-            runner_pid=os.getpid(),
-        )
-        details = {
-            "op": "submit",
-            "name": job.name,
-            "spec": job.spec_path,
-            "spec_commit": job.spec_commit,
-            "params": job.params,
-            "promotable": job.promotable,
-            "injects": job_spec.secrets,
-        }  # names only; a "secret" key would be masked whole
-        with self._guard.act(
-            "job.run", self.resource(job), zone=zone, context=self._context(job), details=details
-        ) as unit:
-            unit.lock("job-admission")  # quota and budget room are read, then claimed, by one submitter at a time
-            running = unit.jobs.count_active(str(zone))
-            if running >= quota.max_concurrent_jobs:
-                raise BudgetExceeded(
-                    f"{running} jobs already run in {zone}, its quota of concurrent jobs.",
-                    hint=f"Wait for one to end, cancel one, or raise jobs.quotas.{zone}.max_concurrent_jobs.",
-                )
-            if (cost := self._cost()) is not None:
-                cost.admit(job, unit)  # quotas, naming, tags and budget room; raises before anything is recorded
-            unit.jobs.add(job)
-            details["job_id"] = job.id
-        return Plan(
-            job=job,
-            spec=job_spec,
-            root=loaded.root,
-            executor=self.executors(name),
-            secrets=secrets,
-            submitted_at=submitted,
-            redactor=Redactor(secrets.values()),
-        )
+        return self._planner.plan(spec, params, allow_dirty=allow_dirty, executor=executor, sweep_id=sweep_id)
 
     def execute(self, plan: Plan) -> JobRecord:
         """Run a planned job to its end; teardown happens whatever way it ends."""
-        job = plan.job
-        self.scratch.claim(job.id)
-        run = None
-        result = AttemptResult(0, Cause.FAILED, ExitInfo(error="the job did not start"))
-        note = ""
-        try:
-            self._issue_token(plan)
-            run = self._start_run(plan)
-            now = self.clock.now()
-            updates = {
-                "status": JobStatus.RUNNING,
-                "started_at": now,
-                "run_id": run.id if run else None,
-                "deadline_at": now + timedelta(seconds=plan.spec.deadline),
-                "runner_host": socket.gethostname(),
-                "runner_pid": os.getpid(),
-            }
-            self.record(job, "start", {"run_id": updates["run_id"]}, lambda unit: unit.jobs.update(job.id, **updates))
-            for key, value in updates.items():
-                setattr(job, key, value)
-            self.event(job, "start", run_id=job.run_id)
-            result = JobRunner(self, plan, run).attempts()
-        except BaseException as exc:
-            note = f"{type(exc).__name__}: {plan.redactor.text(str(exc))}"
-            raise
-        finally:
-            self.scratch.release(job.id)
-            with self._lock:
-                self._cancels.pop(job.id, None)
-            try:
-                self._finish(plan, run, result, note)
-            except Exception:
-                if not note:
-                    raise  # otherwise the error already on its way out is the one to report
-            finally:
-                self._withdraw_token(plan)
-        return job
-
-    def _start_run(self, plan: Plan) -> Any:
-        """The job's tracked run, created here in the runner; the entrypoint attaches to it."""
-        runs = self._runs()
-        if runs is None:
-            return None
-        spec, job = plan.spec, plan.job
-        params = dict(spec.params) | ({"seed": spec.seed} if spec.seed is not None else {})
-        tags = {
-            **job.tags,
-            "leanops.job_id": job.id,
-            "leanops.job": job.name,
-            "leanops.spec": job.spec_path,
-            "leanops.spec_commit": job.spec_commit or "",
-            "leanops.promotable": str(job.promotable).lower(),
-        }
-        return runs.start(
-            spec.description or f"job {spec.name}",
-            datasets=spec.datasets,
-            features=spec.features,
-            params=params,
-            tags=tags,
-            zone=spec.zone,
-            code_dir=plan.root,
-        )
-
-    def _finish(self, plan: Plan, run: Any, result: AttemptResult, note: str) -> None:
-        job, spec = plan.job, plan.spec
-        status = STATUS_OF[result.cause] if not note else JobStatus.FAILED
-        if result.cause is Cause.CANCELLED:
-            status = JobStatus.CANCELLED
-        reason = note or result.note or describe(result.exit)
-        if status is JobStatus.FAILED and result.cause is Cause.TRANSIENT:
-            reason = f"{reason}; gave up after {result.n} attempt(s)"
-        job.status, job.reason, job.ended_at = status, reason, self.clock.now()
-        job.attempts = len(job.attempt_records)
-        job.metrics = dict(result.exit.metrics) if status is JobStatus.SUCCEEDED else {}
-        if run is not None:
-            try:
-                if job.metrics:
-                    run.log_metrics(job.metrics)
-                run.set_tags({"leanops.job_status": str(status)})
-                run.end(RUN_OUTCOME.get(status, "killed"))  # type: ignore[arg-type]
-            except Exception as exc:  # noqa: BLE001 - the job's record must still be written
-                job.reason += f" (closing run {run.id} failed: {exc})"
-        values = {
-            "status": job.status,
-            "reason": job.reason,
-            "ended_at": job.ended_at,
-            "attempts": job.attempts,
-            "metrics": job.metrics,
-        }
-        self.record(
-            job,
-            "end",
-            {"status": str(status), "attempts": job.attempts, "reason": reason},
-            lambda unit: unit.jobs.update(job.id, **values),
-        )
-        self.event(job, "end", status=str(status), reason=reason)
-        self._alert(job, spec, result)
+        return self._execution.execute(plan)
 
     # -- alerts ---------------------------------------------------------------------------------
 
-    def _alert(self, job: JobRecord, spec: JobSpec, result: AttemptResult) -> None:
-        if job.status is JobStatus.TIMED_OUT:
-            self.notify(
-                job,
-                "error",
-                f"Job {job.name} timed out",
-                f"Job {job.id[:12]} passed its deadline of {_human(spec.deadline)} and was stopped "
-                f"after {job.attempts} attempt(s); its scratch space was removed.",
-            )
-        elif job.status is JobStatus.FAILED and result.cause is Cause.TRANSIENT:
-            self.notify(
-                job,
-                "error",
-                f"Job {job.name} gave up",
-                f"Job {job.id[:12]} failed {job.attempts} time(s) with transient errors; retries are exhausted. "
-                f"Last: {job.reason}",
-            )
-
     def warn(self, job: JobRecord, spec: JobSpec, elapsed: float) -> None:
         """Past the warning share of its deadline: tell the owner while there is time to act."""
-        self.notify(
-            job,
-            "warning",
-            f"Job {job.name} is running long",
-            f"Job {job.id[:12]} has run {_human(elapsed)} of its {_human(spec.deadline)} deadline.",
-        )
-        now = self.clock.now()
-        job.warned_at = now
-        self.record(
-            job, "warn", {"elapsed_seconds": round(elapsed, 3)}, lambda unit: unit.jobs.update(job.id, warned_at=now)
-        )
+        self._execution.warn(job, spec, elapsed)
 
     def notify(self, job: JobRecord, severity: str, subject: str, body: str) -> None:
         self.notifier.send(
@@ -358,7 +145,7 @@ class JobService:
         with self._guard.act("job.read", Resource(type="Job", id=job_id)) as unit:
             return self._get(unit, job_id)
 
-    def _get(self, unit: Any, job_id: str) -> JobRecord:
+    def _get(self, unit: Unit, job_id: str) -> JobRecord:
         job = unit.jobs.get(job_id)
         if job is None and len(job_id) >= 4:
             matches = unit.jobs.ids_with_prefix(job_id)
@@ -387,18 +174,7 @@ class JobService:
 
     def logs(self, job_id: str, attempt: int | None = None) -> str:
         """An attempt's output (the last one by default): live while it runs, stored after."""
-        job = self.get(job_id)
-        if not job.attempt_records:
-            return ""
-        record = _pick_attempt(job.attempt_records, attempt)
-        live = self.scratch.job_dir(job.id) / f"attempt-{record.n}" / "attempt.log"
-        if record.status == "running" and live.is_file():
-            return live.read_text(encoding="utf-8", errors="replace")
-        if record.log_digest is None:
-            return ""
-        if not self.artifacts.exists(record.log_digest):
-            raise NotFound(f"The log of job {job.id[:12]} attempt {record.n} has expired and was collected.")
-        return self.artifacts.get_bytes(record.log_digest).decode("utf-8", errors="replace")
+        return self._housekeeping.logs(job_id, attempt)
 
     def artifacts_of(self, job_id: str) -> list[ArtifactRef]:
         """The job's scratch artifacts (attempt logs and outputs) with their expiry times."""
@@ -416,7 +192,7 @@ class JobService:
         now = self.clock.now()
         orphan = job.runner_host == socket.gethostname() and job.runner_pid and not pid_alive(job.runner_pid)
 
-        def write(unit: Any) -> None:
+        def write(unit: Unit) -> None:
             unit.jobs.request_cancel(job.id, now)
             if orphan:
                 unit.jobs.update(job.id, status=JobStatus.CANCELLED, ended_at=now, reason="cancelled")
@@ -445,33 +221,7 @@ class JobService:
 
     def reap(self) -> list[str]:
         """Close the jobs of runners that died on this host and remove what they left behind."""
-        host = socket.gethostname()
-        closed: list[str] = []
-        for job_id, folder in self.scratch.abandoned():
-            self.scratch.kill_leftovers(folder, job_id)
-            self.scratch.release(job_id)
-            closed.append(job_id)
-        with self._guard.lookup() as unit:
-            dead = [
-                j for j in unit.jobs.active() if j.runner_host == host and j.runner_pid and not pid_alive(j.runner_pid)
-            ]
-        for job in dead:
-            try:
-                self.record(
-                    job,
-                    "lost",
-                    {"runner_pid": job.runner_pid},
-                    lambda unit, j=job: unit.jobs.update(
-                        j.id,
-                        status=JobStatus.LOST,
-                        ended_at=self.clock.now(),
-                        reason=f"its runner (pid {j.runner_pid}) died",
-                    ),
-                )
-            except PolicyDenied:
-                continue  # someone else's job, in a zone this actor may not write; they will see it
-            closed.append(job.id)
-        return sorted(set(closed))
+        return self._housekeeping.reap()
 
     def sweep(self, spec: str | Path | LoadedSpec, trials: Sequence[Mapping[str, str]], **options: Any) -> Any:
         """Run one trial job per param set, at most `parallel` at once: see `leanops.jobs.sweep`."""
@@ -480,10 +230,12 @@ class JobService:
         return Sweeper(self).run(spec, trials, **options)
 
     def meter(self, job: JobRecord, attempt: AttemptRecord) -> None:
-        """Hand an ended attempt's metering to the cost ledger, if the workspace keeps one."""
-        cost = self._cost()
-        if cost is not None:
-            cost.record_attempt(job, attempt)
+        """Publish an ended attempt's metering; the cost ledger charges it, if the workspace keeps one."""
+        self.bus.publish(AttemptEnded(job, attempt))
+
+    def on_ceiling_reached(self, event: CeilingReached) -> None:
+        """Stop a job whose hard-ceiling budget is spent (`Conflict` if it ended meanwhile)."""
+        self.cancel(event.job_id)
 
     def run_service(self) -> Any:
         """The tracked-runs service jobs record into, if the workspace has one."""
@@ -495,7 +247,7 @@ class JobService:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def record(self, job: JobRecord, op: str, details: dict[str, Any], write: Callable[[Any], None]) -> None:
+    def record(self, job: JobRecord, op: str, details: dict[str, Any], write: Callable[[Unit], None]) -> None:
         """One audited write to a job's records."""
         with self._guard.act(
             "job.run",
@@ -511,32 +263,7 @@ class JobService:
 
     def child_environment(self, plan: Plan) -> dict[str, str]:
         """An attempt's environment: an allow-list, with the job's own token instead of any name."""
-        leanops = {**self.stores, "LEANOPS_TOKEN": plan.token} if plan.token else dict(self.stores)
-        return allowed_environment(
-            os.environ,
-            leanops=leanops,
-            spec_env=plan.spec.env,
-            passthrough=plan.spec.env_passthrough,
-        )
-
-    def _issue_token(self, plan: Plan) -> None:
-        """A token for the submitter, valid only in the job's zone and only until its deadline."""
-        from leanops.users import UserService
-
-        spec = plan.spec
-        grace = spec.grace if spec.grace is not None else self.settings.grace_seconds
-        ttl = timedelta(seconds=spec.deadline + grace + JOB_TOKEN_MARGIN_SECONDS)
-        issued = UserService(self._guard).create_token(
-            ttl=ttl, description=f"job {plan.job.id} ({plan.job.name})", zones=[Zone(plan.job.zone)]
-        )
-        plan.token, plan.token_id = issued.plaintext, issued.record.id
-
-    def _withdraw_token(self, plan: Plan) -> None:
-        if plan.token_id:
-            from leanops.users import UserService
-
-            UserService(self._guard).revoke_token(plan.token_id)
-            plan.token = plan.token_id = None
+        return self._execution.child_environment(plan)
 
     @staticmethod
     def resource(job: JobRecord) -> Resource:
@@ -545,42 +272,3 @@ class JobService:
     def _context(self, job: JobRecord) -> dict[str, Any]:
         rules = self.zone_rules.get(Zone(job.zone))
         return {"data_class": job.data_class, "tagged": not (rules and rules.missing_tags(job.tags))}
-
-    def _resolve_datasets(self, refs: Sequence[str]) -> tuple[list[str], str]:
-        """Each reference checked (unknown ones refused) and the highest data class among them."""
-        if not refs:
-            return [], "none"
-        service = self._datasets()
-        if service is None:
-            return list(refs), "none"
-        resolved, classes = [], []
-        for ref in refs:
-            snapshot = service.resolve(ref)
-            resolved.append(str(getattr(snapshot, "ref", None) or ref))
-            classes.append(str(getattr(snapshot, "data_class", "none")))
-        return resolved, max(classes, key=lambda c: DATA_CLASSES.index(c) if c in DATA_CLASSES else 0)
-
-
-def _pick_attempt(records: list[AttemptRecord], n: int | None) -> AttemptRecord:
-    if n is None:
-        return records[-1]
-    for record in records:
-        if record.n == n:
-            return record
-    raise NotFound(f"No attempt {n}; the job made {len(records)}.")
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _human(seconds: float) -> str:
-    """90 → '1m30s', 7200 → '2h', 1.5 → '1.5s'."""
-    if seconds < 60:
-        return f"{round(seconds, 1):g}s"
-    whole = int(round(seconds))
-    parts = [(whole // 86400, "d"), (whole % 86400 // 3600, "h"), (whole % 3600 // 60, "m"), (whole % 60, "s")]
-    return "".join(f"{n}{u}" for n, u in parts if n) or "0s"

@@ -82,6 +82,15 @@ def seconds(value: Any) -> float:
 Seconds = Annotated[float, BeforeValidator(seconds)]
 
 
+def human_duration(value: float) -> str:
+    """90 → '1m30s', 7200 → '2h', 1.5 → '1.5s'."""
+    if value < 60:
+        return f"{round(value, 1):g}s"
+    whole = int(round(value))
+    parts = [(whole // 86400, "d"), (whole % 86400 // 3600, "h"), (whole % 3600 // 60, "m"), (whole % 60, "s")]
+    return "".join(f"{n}{u}" for n, u in parts if n) or "0s"
+
+
 def memory_bytes(value: Any) -> int:
     """'512Mi', '4Gi', '2GB' or a number of bytes."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:

@@ -6,7 +6,8 @@
     ws.models.rollback("churn", "production", reason="latency alert")
 
 `models` holds the records, `rules` the promotion rules and pure decisions, `evaluation` and
-`gather` the evidence collection, `service` the guarded operations.
+`gather` the evidence collection, `versions` and `release` the guarded operations behind the
+one `service`.
 """
 
 from leanops.registry.models import (

@@ -6,7 +6,8 @@
         run.log_model(model, input_example=X_train)
 
 `models` holds the records and pure rules, `environment` what a run captures about its code
-and interpreter, `handle` the buffered live run, `service` the guarded operations.
+and interpreter, `handle` the buffered live run, `query` filters and DataFrames, `service`
+the guarded operations.
 """
 
 from leanops.runs.handle import Run, active_run

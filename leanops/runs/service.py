@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import tempfile
@@ -18,33 +17,29 @@ from leanops.config import RunSettings
 from leanops.errors import Conflict, IncompleteMetadata, NotFound, ValidationError
 from leanops.guard import Guard
 from leanops.policy import Resource
-from leanops.ports import ArtifactStore
+from leanops.ports import ArtifactStore, Unit
 from leanops.process import pid_alive
 from leanops.runs import environment
 from leanops.runs.models import (
     ENVIRONMENT_PREFIX,
     DatasetUse,
     Environment,
-    MetricFilter,
     MetricPoint,
-    ParamFilter,
     ParamRow,
     RunFilter,
     RunRecord,
     RunStatus,
     Validation,
-    check_sort,
     dead_reason,
     final_status,
     flagged_value,
     latest_points,
     max_data_class,
-    metric_filter,
     missing_fields,
-    param_filter,
     param_row,
     tag_value,
 )
+from leanops.runs.query import compare_frame, page_frame, run_filter
 from leanops.zones import Zone, ZoneRules
 
 if TYPE_CHECKING:
@@ -343,26 +338,14 @@ class RunService:
         limit: int = 1000,
     ) -> RunFilter:
         """A RunFilter from friendly arguments: `params={"lr": 0.01}` or `["lr>=0.01"]`, `metrics=["auc>0.8"]`."""
-        from leanops.runs.models import key_value
-
-        if isinstance(params, Mapping):
-            pfs = [ParamFilter(key=param_row(k, v)[0], value=param_row(k, v)[1]) for k, v in params.items()]
-        else:
-            pfs = [param_filter(p) for p in params]
-        mfs: list[MetricFilter] = [metric_filter(m) for m in metrics]
-        tag_map = dict(tags.items()) if isinstance(tags, Mapping) else dict(key_value(t, "Tag") for t in tags)
-        try:
-            run_status = RunStatus(status) if status else None
-        except ValueError:
-            raise ValidationError(f"Unknown status {status!r}.", hint=f"Use one of {', '.join(RunStatus)}.") from None
-        return RunFilter(
-            params=pfs,
-            metrics=mfs,
-            tags={k: str(v) for k, v in tag_map.items()},
-            status=run_status,
+        return run_filter(
+            params=params,
+            metrics=metrics,
+            tags=tags,
+            status=status,
             owner=owner,
             dataset=dataset,
-            sort=check_sort(sort),
+            sort=sort,
             descending=descending,
             limit=limit,
         )
@@ -381,39 +364,11 @@ class RunService:
 
     def compare(self, run_ids: Sequence[str]) -> pd.DataFrame:
         """Runs side by side: one column per run, one row per field, param and metric."""
-        import pandas as pd
-
-        records = [self.get(r) for r in run_ids]
-        fields: dict[str, dict[str, Any]] = {}
-        for rec in records:
-            column = {
-                "status": str(rec.status),
-                "owner": rec.owner,
-                "purpose": rec.purpose,
-                "zone": rec.zone,
-                "start_time": rec.start_time,
-                "end_time": rec.end_time,
-                "approval": str(rec.approval),
-                "code_commit": rec.code.commit,
-                "code_dirty": rec.code.dirty,
-                "datasets": ", ".join(d.ref or d.id for d in rec.datasets),
-                "data_class": rec.data_class,
-                "features": ", ".join(rec.features),
-                "python": rec.environment.python if rec.environment else None,
-                "packages_hash": rec.environment.packages_hash[:12] if rec.environment else None,
-            }
-            column |= {f"params.{k}": v for k, v in rec.params.items()}
-            column |= {f"metrics.{k}": v for k, v in rec.metrics.items()}
-            column |= {f"tags.{k}": v for k, v in rec.tags.items()}
-            fields[rec.id] = column
-        frame = pd.DataFrame(fields)
-        base = [i for i in frame.index if "." not in i]
-        extra = sorted(i for i in frame.index if "." in i)
-        return frame.loc[base + extra]
+        return compare_frame([self.get(r) for r in run_ids])
 
     # -- liveness -----------------------------------------------------------------------------
 
-    def _reap(self, unit: Any, only: Iterable[str] | None = None) -> list[str]:
+    def _reap(self, unit: Unit, only: Iterable[str] | None = None) -> list[str]:
         """Mark `running` runs whose process is gone (or silent too long) as `killed`, in the
         reader's own audited transaction; every point they flushed stays."""
         from leanops.runs.handle import is_open_here
@@ -461,30 +416,6 @@ class RunService:
             created_at=self._guard.clock.now(),
             created_by=self._guard.actor.name,
         )
-
-
-def page_frame(page: Any) -> pd.DataFrame:
-    """The DataFrame of one search page, assembled column by column and built once."""
-    import pandas as pd
-
-    names = ["run_id", *page.columns[1:]]
-    columns = list(zip(*page.runs, strict=True)) if page.runs else [() for _ in names]
-    data: dict[str, Any] = dict(zip(names, columns, strict=True))
-    index = {rid: i for i, rid in enumerate(data["run_id"])}
-    n = len(index)
-    for prefix, rows in (("params", page.params), ("metrics", page.metrics), ("tags", page.tags)):
-        block: dict[str, list[Any]] = {}
-        numeric = prefix == "metrics"
-        for row in rows:
-            column = block.get(row[1])
-            if column is None:
-                column = block[row[1]] = [math.nan if numeric else None] * n
-            column[index[row[0]]] = (row[2] if row[3] is None else flagged_value(row[2], row[3])) if numeric else row[2]
-        data |= {f"{prefix}.{key}": block[key] for key in sorted(block)}
-    frame = pd.DataFrame(data)
-    for column in ("start_time", "end_time"):
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return frame
 
 
 def _snapshot_id(snapshot: Any, ref: str) -> str:

@@ -7,6 +7,7 @@ what, where, from when to when" is a plain list, and uptime and traffic are mete
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -36,3 +37,14 @@ class Deployment(BaseModel):
     @property
     def ref(self) -> str:
         return f"{self.name}/v{self.version}@{self.zone}"
+
+
+class DeploymentRepo(Protocol):
+    """Where deployments live (`unit.deployments`)."""
+
+    def add(self, deployment: Deployment) -> None: ...
+    def get(self, deployment_id: str) -> Deployment | None: ...
+    def update(self, deployment_id: str, **values: Any) -> None: ...
+    def list(
+        self, *, name: str | None = None, zone: str | None = None, active: bool | None = None
+    ) -> list[Deployment]: ...

@@ -11,6 +11,7 @@ from leanops.artifacts import ArtifactRef
 from leanops.cost import CostKind, Usage
 from leanops.cost.prices import GIB
 from leanops.errors import PolicyDenied, ValidationError
+from leanops.events import EventBus
 from leanops.jobs.models import AttemptRecord, JobRecord, Metering
 from tests.cost.conftest import T0
 
@@ -151,7 +152,7 @@ def test_sync_charges_attempts_whose_runner_had_no_ledger(cws, project) -> None:
     spec = write_spec(
         project, "unwired", [sys.executable, "-c", "import time; time.sleep(0.3)"], tags={"cost_center": "ml"}
     )
-    cws.jobs._cost = lambda: None  # a runner from before cost was wired, or one that died mid-hand-off
+    cws.jobs.bus = EventBus()  # a runner from before cost was wired, or one that died mid-hand-off
     job = cws.jobs.run(spec)
     assert cws.cost.ledger() == []
     first = cws.cost.sync()

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 from leanops.cost import Usage
 from leanops.cost.ledger import CostKind, LedgerEntry
-from leanops.cost.service import CostService
 from leanops.cost.unit import deployments_from_moves, incidents_from_moves, unit_economics
+from leanops.flavors import ModelManifest
+from leanops.registry.models import AliasMove, Lineage, Manifest, ModelVersion
 from tests.cost.conftest import T0
 
 H = timedelta(hours=1)
@@ -82,13 +83,24 @@ def test_the_service_joins_the_ledger_with_the_registry(cws) -> None:  # noqa: A
     tags = {"owner": "alice", "cost_center": "ml"}
     cws.cost.record_usage("evaluation", Usage(cpu_hours=2), tags=tags | {"model": "churn"}, source="ev1", at=T0 - 2 * H)
     cws.cost.record_usage("monitoring", Usage(cpu_hours=4), tags=tags | {"model": "fraud"}, source="mon1")
-    versions = [SimpleNamespace(run_id="r1")]
-    registry = SimpleNamespace(
-        list=lambda name: versions if name == "churn" else [],
-        history=lambda name: SimpleNamespace(moves=[_move("promote", 1, -1)]),
-    )
-    cost = CostService(cws._guard, cws.notifier, cws.settings, models=lambda: registry)
-    u = cost.unit("churn")
+    with cws._store.transaction() as unit:
+        unit.models.add_version(
+            ModelVersion(
+                name="churn",
+                version=1,
+                run_id="r1",
+                owner="alice",
+                created_at=T0 - 3 * H,
+                created_by="alice",
+                manifest=Manifest(flavor="sklearn", files=[], package=ModelManifest(flavor="sklearn")),
+                lineage=Lineage(run_id="r1", run_owner="alice"),
+            )
+        )
+        move = AliasMove(
+            name="churn", zone="production", version=1, action="promote", actor="carol", at=T0 - H, reason=""
+        )
+        unit.models.add_move(move)
+    u = cws.cost.unit("churn")
     assert (u.evaluation_cost, [d.cost for d in u.deployments]) == (Decimal("0.100000"), [Decimal("0.100000")])
     assert "no predictions yet" in u.notes and u.monitoring_cost == 0
     assert any(r.action == "cost.read" and r.resource == "Model:churn" for r in cws.audit.tail(5))
