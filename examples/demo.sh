@@ -221,7 +221,18 @@ test_command: python -c "print('model smoke tests ok')"
 first_release: true
 YAML
 cat > monitoring/churn.yaml <<'YAML'
-drift: {features: [age, monthly_spend], threshold: 0.2}
+window: 1h
+checks:
+  - check: drift                       # PSI per feature against the training snapshot's profile
+    warning: {threshold: 0.1, for: 15m}
+    critical: {threshold: 0.25}
+    why: Inputs no longer look like the customers the model learned from; its scores cannot be trusted.
+    next_steps: Compare the upstream feed with churn-train@v1; retrain from jobs/train.yaml if the shift is real.
+    runbook: runbooks/churn.md
+  - check: latency_p95_ms
+    warning: {threshold: 50, for: 5m}
+  - check: accuracy                    # once delayed labels arrive
+    warning: {threshold: 0.6}
 YAML
 # Release evidence is judged only by committed rules: an edited or weaker copy is refused.
 git add models monitoring && git -c user.email=demo@example.com -c user.name=demo commit -q -m "promotion rules"
@@ -273,6 +284,44 @@ bad = httpx.post(f"{url}/predict", json={"records": [{"age": "old"}]})
 print(f"a malformed record -> {bad.status_code}: {bad.json()['detail'][:90]}")
 fed = httpx.post(f"{url}/feedback", json={"request_id": answer["request_id"], "label": 1})
 print(f"POST /feedback (the label arrives later) -> {fed.status_code}")
+PY
+
+step "Monitoring: v2 ships again; normal traffic is quiet, drifted inputs fire a critical alert that rolls back"
+as_carol leanops promote churn 2 --to production --reason "v2 again, with the latency fix"
+traffic() {  # traffic PORT SHIFT VERSION: once the server serves VERSION, 300 customers, ages shifted by SHIFT
+  python - "$1" "$2" "$3" <<'PY'
+import sys, time
+import httpx
+import pandas as pd
+
+url, shift, version = f"http://127.0.0.1:{sys.argv[1]}", int(sys.argv[2]), int(sys.argv[3])
+while httpx.get(f"{url}/ready").json()["version"] != version:  # the hot swap after a promotion
+    time.sleep(0.1)
+rows = pd.read_csv("data/churn-train.csv").drop(columns=["churned"])
+rows["age"] = rows["age"] + shift
+for start in range(0, len(rows), 30):
+    httpx.post(f"{url}/predict", json={"records": rows[start : start + 30].to_dict("records")})
+print(f"sent {len(rows)} rows to v{version}, ages shifted by {shift} years")
+PY
+}
+traffic "$PORT" 0 2
+sleep 1.5   # the prediction log is written in the background, about once a second
+as_carol leanops monitor run churn --zone production
+traffic "$PORT" 35 2
+sleep 1.5
+as_carol leanops monitor run churn --zone production
+leanops alerts list churn
+CRITICAL="$(leanops alerts list churn --json | python -c 'import json, sys; print(next(a["id"] for a in json.load(sys.stdin) if a["tier"] == "critical"))')"
+leanops alerts show "$CRITICAL"
+as_carol leanops alerts ack "$CRITICAL"
+python - "$PORT" <<'PY'
+import sys, time
+import httpx
+
+url = f"http://127.0.0.1:{sys.argv[1]}/ready"
+while httpx.get(url).json()["version"] != 1:
+    time.sleep(0.1)
+print("the server swapped back to v1 by itself: no restart, no failed request")
 PY
 kill -TERM "$SERVER" && wait "$SERVER" || true   # a graceful stop: the deployment is closed and metered
 python -c "import pandas as pd; pd.read_csv('data/churn-holdout.csv').drop(columns=['churned']).to_parquet('to-score.parquet')"
