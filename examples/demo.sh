@@ -231,7 +231,8 @@ checks:
     runbook: runbooks/churn.md
   - check: latency_p95_ms
     warning: {threshold: 50, for: 5m}
-  - check: accuracy                    # once delayed labels arrive
+  - check: accuracy                    # once enough delayed labels arrive
+    min_rows: 20
     warning: {threshold: 0.6}
 YAML
 # Release evidence is judged only by committed rules: an edited or weaker copy is refused.
