@@ -235,8 +235,9 @@ checks:
     min_rows: 20
     warning: {threshold: 0.6}
 YAML
+leanops runbook churn --contact "#churn-oncall"   # symptoms, causes, the rollback command; alerts link to it
 # Release evidence is judged only by committed rules: an edited or weaker copy is refused.
-git add models monitoring && git -c user.email=demo@example.com -c user.name=demo commit -q -m "promotion rules"
+git add models monitoring runbooks && git -c user.email=demo@example.com -c user.name=demo commit -q -m "promotion rules"
 
 step "Evidence for staging, collected automatically; a developer carries their own model to staging"
 as_bob leanops models evaluate churn 1 --zone staging

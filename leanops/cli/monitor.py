@@ -1,4 +1,4 @@
-"""`leanops monitor run / watch` and `leanops alerts list / show / ack`."""
+"""`leanops monitor run / watch`, `leanops alerts list / show / ack`, `leanops drill`, `leanops runbook`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ alerts_app = typer.Typer(help="Alerts: what happened, why it matters, what to do
 def register(root: typer.Typer) -> None:
     root.add_typer(monitor_app, name="monitor")
     root.add_typer(alerts_app, name="alerts")
+    root.command()(drill)
+    root.command()(runbook)
 
 
 def _print_report(report) -> None:  # noqa: ANN001
@@ -125,3 +127,79 @@ def ack(alert_id: str = typer.Argument(...)) -> None:
     with workspace() as ws:
         alert = ws.monitoring.ack(alert_id)
     console.print(f"acknowledged {alert.id[:8]} ({alert.check}, {alert.tier}) as {alert.acked_by}")
+
+
+def drill(
+    name: str = typer.Argument(...),
+    zone: str = typer.Option("staging", "--zone"),
+    url: str = typer.Option("http://127.0.0.1:8080", "--url", help="The live server serving NAME in ZONE."),
+    scenario: str = typer.Option("drift", "--scenario"),
+    timeout: float = typer.Option(60.0, "--timeout", min=1),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Rehearse an incident against a live server; exits 1 when any step fails."""
+    from leanops.monitoring.drill import run_drill
+
+    with workspace() as ws:
+        report = run_drill(ws, name, zone, url, scenario=scenario, timeout=timeout)
+    if as_json:
+        print_json({**report.__dict__, "steps": [s.__dict__ for s in report.steps], "passed": report.passed})
+    else:
+        for s in report.steps:
+            mark = "[green]pass[/]" if s.passed else "[bold red]FAIL[/]"
+            console.print(f"{mark} {escape(s.name)}" + (f" — {escape(s.detail)}" if s.detail else ""))
+        console.print(
+            f"time to detect {report.time_to_detect_s}s, to roll back {report.time_to_rollback_s}s, "
+            f"{report.failed} of {report.requests} requests failed"
+        )
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+RUNBOOK = """\
+# Runbook: {name}
+
+Owner: {owner}. Contact: {contact}.
+
+## Symptoms
+- The alert that links here fired: read its *what happened* line (check, value, threshold, window, version, zone).
+- `leanops alerts list {name} --active`, `leanops monitor run {name} --zone production`.
+
+## Likely causes
+- Inputs drifted: an upstream feed changed (schema, units, a new source) or the population moved.
+- Latency or errors: a slow dependency, an overloaded host, a bad release.
+- Accuracy or calibration fell once labels arrived: the world moved away from the training data.
+
+## Immediate mitigation
+- Roll back to the previous approved version (one command, recorded with its reason):
+  `leanops rollback {name} --zone production --reason "<alert id>: <what you saw>"`
+- A critical alert may have done this already: `leanops models history {name}` shows it.
+
+## Then
+- Find the cause; retrain from the job spec if the shift is real: `leanops jobs run jobs/train.yaml`.
+- Evaluate, approve and promote the fix: `leanops models evaluate {name} VERSION --zone production`.
+- Acknowledge the alert: `leanops alerts ack ID`; write down what happened for the weekly review.
+"""
+
+
+def runbook(
+    name: str = typer.Argument(..., help="The model the runbook is for."),
+    owner: str = typer.Option("", "--owner", help="Default: the owner in models/NAME.yaml."),
+    contact: str = typer.Option("the owner's usual channel", "--contact"),
+) -> None:
+    """Write runbooks/NAME.md from the template: symptoms, causes, mitigation with the rollback command, owner."""
+    from leanops.errors import Conflict
+
+    with workspace() as ws:
+        root = ws.settings.root
+        if not owner:
+            try:
+                owner = ws.models.rules(name).owner or ""
+            except Exception:  # noqa: BLE001 - no rules yet: the owner is asked for below
+                owner = ""
+    path = root / "runbooks" / f"{name}.md"
+    if path.exists():
+        raise Conflict(f"{path} exists already.", hint="Edit it; a runbook is yours once written.")
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(RUNBOOK.format(name=name, owner=owner or "(name an owner)", contact=contact))
+    console.print(f"wrote {path.relative_to(root)}; link it from monitoring/{name}.yaml (runbook: runbooks/{name}.md)")

@@ -82,7 +82,7 @@ class MonitorService:
         if version is None:
             raise NotFound(f"No version of {name} serves in {zone}: nothing to monitor.")
         mv = self.models.get(name, version)
-        reference = self._reference(mv)
+        reference = self.reference_profile(mv)
         now = self._guard.clock.now()
         windows: dict[float, pd.DataFrame] = {}
         results = []
@@ -146,7 +146,7 @@ class MonitorService:
 
     # -- evaluation ---------------------------------------------------------------------------
 
-    def _reference(self, mv: Any) -> Any:
+    def reference_profile(self, mv: Any) -> Any:
         """The training snapshot's stored profile: drift is measured against what the model learned."""
         for link in mv.lineage.datasets:
             with self._guard.lookup() as unit:
