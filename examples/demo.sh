@@ -316,6 +316,7 @@ leanops alerts list churn
 CRITICAL="$(leanops alerts list churn --json | python -c 'import json, sys; print(next(a["id"] for a in json.load(sys.stdin) if a["tier"] == "critical"))')"
 leanops alerts show "$CRITICAL"
 as_carol leanops alerts ack "$CRITICAL"
+as_carol leanops monitor report churn --zone production -o monitoring-report.html   # drift, latency, alerts, plotted
 python - "$PORT" <<'PY'
 import sys, time
 import httpx

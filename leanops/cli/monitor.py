@@ -203,3 +203,32 @@ def runbook(
     path.parent.mkdir(exist_ok=True)
     path.write_text(RUNBOOK.format(name=name, owner=owner or "(name an owner)", contact=contact))
     console.print(f"wrote {path.relative_to(root)}; link it from monitoring/{name}.yaml (runbook: runbooks/{name}.md)")
+
+
+@monitor_app.command("report")
+def report(
+    name: str = typer.Argument(...),
+    zone: str = typer.Option("production", "--zone"),
+    out: str = typer.Option("", "--out", "-o", help="Default: monitoring-NAME-ZONE.html"),
+) -> None:
+    """Write an HTML report with plots: drift per feature, latency, calibration, alerts."""
+    from pathlib import Path
+
+    from leanops.monitoring.report import write_report
+
+    with workspace() as ws:
+        mv, results, windows = ws.monitoring.evaluate(name, zone)
+        alerts = ws.monitoring.alerts(name, zone=zone)
+    frame = windows[max(windows)] if windows else None
+    import pandas as pd
+
+    path = write_report(
+        Path(out or f"monitoring-{name}-{zone}.html"),
+        model=name,
+        zone=zone,
+        version=mv.version,
+        results=results,
+        frame=frame if frame is not None else pd.DataFrame(),
+        alerts=alerts,
+    )
+    console.print(f"wrote {path}")

@@ -78,19 +78,9 @@ class MonitorService:
         """Evaluate every check of `name` in `zone` once; alerts stepped, stored and sent."""
         zone = promotion_zone(zone)
         config = self.config(name)
-        version = self.serving.current_version(name, zone)
-        if version is None:
-            raise NotFound(f"No version of {name} serves in {zone}: nothing to monitor.")
-        mv = self.models.get(name, version)
-        reference = self.reference_profile(mv)
+        mv, results, _ = self.evaluate(name, zone, config)
+        version = mv.version
         now = self._guard.clock.now()
-        windows: dict[float, pd.DataFrame] = {}
-        results = []
-        for check in config.checks:
-            seconds = check.window or config.window
-            if seconds not in windows:
-                windows[seconds] = read_window(self.serving.log_dir(name, zone), now, seconds)
-            results.append(self._evaluate(check, windows[seconds], seconds, reference, name, zone))
         resource = Resource(type="Alert", id=f"{name}@{zone}", owner=mv.owner)
         details: dict[str, Any] = {"op": "monitor", "version": version, "checks": len(results)}
         with self._guard.act("monitor.run", resource, zone=zone, context={"tagged": True}, details=details) as unit:
@@ -113,6 +103,27 @@ class MonitorService:
         return MonitorReport(
             model=name, zone=str(zone), version=version, results=results, events=events, rollback=rollback
         )
+
+    def evaluate(
+        self, name: str, zone: Zone | str, config: MonitoringConfig | None = None
+    ) -> tuple[Any, list[CheckResult], dict[float, pd.DataFrame]]:
+        """Every check's value over its window, with no alert stepped: (version, results, windows)."""
+        zone = promotion_zone(zone)
+        config = config or self.config(name)
+        version = self.serving.current_version(name, zone)
+        if version is None:
+            raise NotFound(f"No version of {name} serves in {zone}: nothing to monitor.")
+        mv = self.models.get(name, version)
+        reference = self.reference_profile(mv)
+        now = self._guard.clock.now()
+        windows: dict[float, pd.DataFrame] = {}
+        results = []
+        for check in config.checks:
+            seconds = check.window or config.window
+            if seconds not in windows:
+                windows[seconds] = read_window(self.serving.log_dir(name, zone), now, seconds)
+            results.append(self._evaluate(check, windows[seconds], seconds, reference, name, zone))
+        return mv, results, windows
 
     # -- alerts -------------------------------------------------------------------------------
 

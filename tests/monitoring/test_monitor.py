@@ -120,3 +120,19 @@ def test_a_bad_monitoring_config_names_file_and_key(served, text: str, message: 
 def test_an_empty_window_is_no_data_not_drift(monitored) -> None:  # noqa: ANN001
     report = monitored.carol.monitoring.run("churn", "production")
     assert all(r.no_data for r in report.results if r.check != "error_rate") and report.events == []
+
+
+def test_the_html_report_plots_drift_latency_and_lists_alerts(monitored, server, monkeypatch) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from leanops.cli import app
+
+    _traffic(monitored, server, monitored.x[:200].assign(age=monitored.x.age[:200] + 40))
+    monitored.carol.monitoring.run("churn", "production")
+    monkeypatch.chdir(monitored.root)
+    monkeypatch.setenv("LEANOPS_TOKEN", monitored.carol._token)
+    result = CliRunner().invoke(app, ["monitor", "report", "churn", "--zone", "production", "-o", "report.html"])
+    assert result.exit_code == 0, result.output
+    page = (monitored.root / "report.html").read_text()
+    assert "Drift per feature (drift) against the training profile" in page and "Latency p95 per minute" in page
+    assert page.count("plotly.js v") <= 2 and "<td>drift</td>" in page and "critical" in page
