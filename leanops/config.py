@@ -366,6 +366,19 @@ def yaml_line(path: Path, keys: tuple[str | int, ...]) -> int | None:
     return line
 
 
+def yaml_problems(exc: pydantic.ValidationError, path: Path) -> list[str]:
+    """Each validation error of a YAML file as `file:line: key 'a.b': reason`, for a person to fix."""
+    problems = []
+    for err in exc.errors():
+        keys = tuple(k for k in err["loc"] if k != "[key]" and not (isinstance(k, str) and k.startswith("function-")))
+        keys = keys or tuple(k for k in (err.get("ctx") or {}).get("key", "").split(".") if k)
+        dotted = ".".join(str(k) for k in keys) or "(top level)"
+        reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        line = yaml_line(path, keys) if keys else None
+        problems.append(f"{path}:{line}: key '{dotted}': {reason}" if line else f"{path}: key '{dotted}': {reason}")
+    return problems
+
+
 def env_var_for(keys: tuple[str | int, ...]) -> str:
     return ENV_PREFIX + "__".join(str(k).upper() for k in keys)
 

@@ -25,7 +25,7 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel, Field, model_validator
 
-from leanops.config import DurationSeconds, read_yaml, yaml_line
+from leanops.config import DurationSeconds, read_yaml, yaml_problems
 from leanops.errors import ConfigError
 
 MONITORING_DIR = "monitoring"
@@ -108,13 +108,7 @@ def load_monitoring(root: Path, name: str) -> MonitoringConfig:
     try:
         return MonitoringConfig(**raw)
     except pydantic.ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            keys = [k for k in err["loc"] if not (isinstance(k, str) and k.startswith("function-"))]
-            dotted = ".".join(str(k) for k in keys) or "(top level)"
-            line = yaml_line(path, tuple(keys)) if keys else None
-            reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            problems.append(f"{path}:{line}: key '{dotted}': {reason}" if line else f"{path}: key '{dotted}': {reason}")
+        problems = yaml_problems(exc, path)
         raise ConfigError(
             "Invalid monitoring config:\n  " + "\n  ".join(problems),
             hint="Fix the key named above; docs/monitoring.md shows the file's shape.",

@@ -32,7 +32,7 @@ import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from leanops.config import read_yaml, yaml_line
+from leanops.config import read_yaml, yaml_problems
 from leanops.errors import ConfigError
 from leanops.registry.models import AliasMove, Check, Evidence, EvidenceItem, Requirement, Served
 from leanops.zones import Zone, ZoneRules
@@ -217,16 +217,7 @@ def weaker_than(
 
 
 def _rules_error(exc: pydantic.ValidationError, path: Path) -> ConfigError:
-    problems = []
-    for err in exc.errors():
-        keys = tuple(k for k in err["loc"] if k != "[key]" and not (isinstance(k, str) and k.startswith("function-")))
-        keys = keys or tuple(k for k in (err.get("ctx") or {}).get("key", "").split(".") if k)
-        dotted = ".".join(str(k) for k in keys) or "(top level)"
-        reason = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        line = yaml_line(path, keys) if keys else None
-        problems.append(f"{path}:{line}: key '{dotted}': {reason}" if line else f"{path}: key '{dotted}': {reason}")
+    problems = yaml_problems(exc, path)
     return ConfigError(
         "Invalid promotion rules:\n  " + "\n  ".join(problems),
         hint="Fix the key named above; `leanops models evaluate --help` shows the file's shape.",

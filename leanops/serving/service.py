@@ -163,25 +163,14 @@ class ServingService:
         tags = {**run_tags, "zone": str(deployment.zone), "model": deployment.name, "endpoint": deployment.endpoint}
         refs = {"deployment": deployment.id, "version": deployment.version, "endpoint": deployment.endpoint}
         stamp = f"{deployment.id}:{since.isoformat()}:{now.isoformat()}"
+        charges = [
+            (CostKind.SERVING, Usage(endpoint_hours=hours), "uptime"),
+            (CostKind.PREDICTIONS, Usage(requests=requests), "traffic"),
+        ]
         try:
-            if hours > 0:
-                self.cost.record_usage(
-                    CostKind.SERVING,
-                    Usage(endpoint_hours=hours),
-                    tags=tags,
-                    source=f"uptime:{stamp}",
-                    at=now,
-                    refs=refs,
-                )
-            if requests:
-                self.cost.record_usage(
-                    CostKind.PREDICTIONS,
-                    Usage(requests=requests),
-                    tags=tags,
-                    source=f"traffic:{stamp}",
-                    at=now,
-                    refs=refs,
-                )
+            for kind, usage, what in charges:
+                if usage.nonzero():
+                    self.cost.record_usage(kind, usage, tags=tags, source=f"{what}:{stamp}", at=now, refs=refs)
         except LeanopsError as exc:  # cost accounting must never take a serving endpoint down
             log.warning("could not charge %s: %s", deployment.ref, exc)
 
